@@ -1,0 +1,69 @@
+// @ts-check
+/**
+ * The example responders the demo starts, so each gateway behaviour can be seen with curl:
+ *   demo.echo     replies with the request body and its Content-Type
+ *   demo.headers  replies with the NATS headers it received, as JSON
+ *   demo.slow     replies after X-Delay-Ms milliseconds (default 2000): try ?timeout=500ms
+ *   demo.greet    a NATS services API endpoint: empty body → service error 400, else a greeting
+ * Usage: NATS_URL=nats://127.0.0.1:4222 node examples/responders.mjs
+ */
+import { connect, headers } from '@nats-io/transport-node';
+import { Svcm } from '@nats-io/services';
+
+const servers = (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',');
+const nc = await connect({ servers, name: 'example-responders', maxReconnectAttempts: -1 });
+
+nc.subscribe('demo.echo', {
+  callback: (_err, msg) => {
+    const h = headers();
+    const contentType = msg.headers?.get('Content-Type');
+    if (contentType) h.set('Content-Type', contentType);
+    msg.respond(msg.data, { headers: h });
+  },
+});
+
+nc.subscribe('demo.headers', {
+  callback: (_err, msg) => {
+    /** @type {Record<string, string[]>} */
+    const seen = {};
+    for (const name of msg.headers?.keys() ?? []) seen[name] = msg.headers?.values(name) ?? [];
+    const h = headers();
+    h.set('Content-Type', 'application/json');
+    msg.respond(JSON.stringify(seen), { headers: h });
+  },
+});
+
+nc.subscribe('demo.slow', {
+  callback: (_err, msg) => {
+    const delayMs = Number(msg.headers?.get('X-Delay-Ms') || 2000);
+    setTimeout(() => msg.respond(`replied after ${delayMs} ms\n`), delayMs);
+  },
+});
+
+const service = await new Svcm(nc).add({
+  name: 'greeter',
+  version: '1.0.0',
+  description: 'Greets by name; shows how a service error becomes an HTTP problem',
+});
+service.addEndpoint('greet', {
+  subject: 'demo.greet',
+  handler: (_err, msg) => {
+    const name = msg.string().trim();
+    if (name === '') {
+      msg.respondError(400, 'a name is required in the request body');
+      return;
+    }
+    msg.respond(`hello, ${name}\n`);
+  },
+});
+
+console.log(
+  JSON.stringify({
+    msg: 'example responders ready',
+    servers,
+    subjects: ['demo.echo', 'demo.headers', 'demo.slow', 'demo.greet'],
+  }),
+);
+const stop = () => void nc.drain().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,127 @@
+/**
+ * Reads the YAML file, overlays the environment, validates once and freezes the result, so nothing
+ * downstream can see a half-valid or mutated config.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { ConfigSchema } from './schema.js';
+import type { Config } from './schema.js';
+
+/** Environment variables the gateway reads; anything else in the environment is ignored. */
+export interface ConfigEnv {
+  NATS_URL?: string | undefined;
+  PORT?: string | undefined;
+  HOST?: string | undefined;
+}
+
+/** Loads, validates and freezes the config file at `path`, with `env` overriding the file. */
+export async function loadConfig(path: string, env: ConfigEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const reason =
+      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
+    throw new ConfigError(path, [`cannot read the file: ${reason}`]);
+  }
+  return parseConfig(text, path, env);
+}
+
+/** Validates YAML text as a config; `source` names it in error messages. */
+export function parseConfig(text: string, source: string, env: ConfigEnv = {}): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(source, ['the file must hold a mapping of sections (http, nats, …)']);
+  }
+  const input = applyEnv(raw as Record<string, unknown>, env, source);
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => describeIssue(issue, doc, lineCounter)),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+function applyEnv(
+  raw: Record<string, unknown>,
+  env: ConfigEnv,
+  source: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const section = (key: string): Record<string, unknown> => {
+    const current = out[key];
+    const copy = typeof current === 'object' && current !== null ? { ...current } : {};
+    out[key] = copy;
+    return copy;
+  };
+  if (env.NATS_URL !== undefined && env.NATS_URL.trim() !== '') {
+    section('nats').servers = env.NATS_URL.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+  if (env.PORT !== undefined && env.PORT.trim() !== '') {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port))
+      throw new ConfigError(source, [`PORT: '${env.PORT}' is not a port number`]);
+    section('http').port = port;
+  }
+  if (env.HOST !== undefined && env.HOST.trim() !== '') section('http').host = env.HOST.trim();
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): string {
+  const path = issue.path.map(String);
+  const where = path.length > 0 ? path.join('.') : '(top level)';
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `'${k}'`).join(', ');
+    message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+    const first = issue.keys[0];
+    const line = first === undefined ? undefined : lineOf(doc, lineCounter, [...path, first]);
+    return `${where}: ${message}${line ? ` (line ${line})` : ''}`;
+  }
+  const line = lineOf(doc, lineCounter, path);
+  return `${where}: ${message}${line ? ` (line ${line})` : ''}`;
+}
+
+/** The 1-based line of the YAML node at `path`, when the file has one there. */
+function lineOf(doc: Document, lineCounter: LineCounter, path: string[]): number | undefined {
+  let node: unknown = doc.contents;
+  let found: unknown;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value) === key);
+      if (!pair) break;
+      found = pair.key;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)];
+      found = node;
+    } else {
+      break;
+    }
+  }
+  const range = (found as { range?: [number, number, number] } | undefined)?.range;
+  return range ? lineCounter.linePos(range[0]).line : undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

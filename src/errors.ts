@@ -1,0 +1,137 @@
+/**
+ * The gateway's failures, one class each. They carry the facts a caller or an operator needs
+ * (subject, timeout, limit) and never a payload or a secret. `http/problem.ts` is the only place
+ * that turns them into HTTP responses.
+ */
+
+/** Base class: every gateway failure is one of these, so the HTTP layer can tell them from bugs. */
+export abstract class GatewayError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The subject in the URL is not a valid NATS subject (after percent-decoding). */
+export class InvalidSubjectError extends GatewayError {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`invalid subject: ${reason}`, options);
+  }
+}
+
+/** The subject is valid but the configuration does not let callers reach it. */
+export class SubjectForbiddenError extends GatewayError {
+  constructor(readonly subject: string) {
+    super(`subject '${subject}' is not allowed by this gateway`);
+  }
+}
+
+/** The caller asked for a timeout that is not a positive duration. */
+export class InvalidTimeoutError extends GatewayError {
+  constructor(readonly reason: string) {
+    super(`invalid timeout: ${reason}`);
+  }
+}
+
+/** Request body plus NATS headers exceed the server's `max_payload`. */
+export class PayloadTooLargeError extends GatewayError {
+  constructor(readonly limitBytes: number) {
+    super(`request body and headers exceed the NATS server's max_payload of ${limitBytes} bytes`);
+  }
+}
+
+/** Nobody subscribes to the subject: NATS answered with its 503 status at once. */
+export class NoRespondersError extends GatewayError {
+  constructor(readonly subject: string) {
+    super(`no responders are listening on '${subject}'`);
+  }
+}
+
+/** No reply arrived within the request's timeout. */
+export class RequestTimeoutError extends GatewayError {
+  constructor(
+    readonly subject: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no reply on '${subject}' within ${timeoutMs} ms`);
+  }
+}
+
+/** The gateway has no working NATS connection right now (connecting, reconnecting, stalled, draining). */
+export class NatsUnavailableError extends GatewayError {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`NATS is not available: ${reason}`, options);
+  }
+}
+
+/** The gateway is shutting down and takes no new work. */
+export class ShuttingDownError extends GatewayError {
+  constructor() {
+    super('the gateway is shutting down');
+  }
+}
+
+/** The responder answered with an error under the NATS services convention (`Nats-Service-Error-Code`). */
+export class ServiceError extends GatewayError {
+  constructor(
+    readonly code: number,
+    readonly description: string,
+    /** Headers of the reply that HTTP can carry, so callers still see e.g. `Retry-After`. */
+    readonly replyHeaders: ReadonlyArray<[string, string]> = [],
+  ) {
+    super(`service error ${code}: ${description}`);
+  }
+}
+
+/** The responder's reply cannot be turned into an HTTP response (bad status header, malformed headers). */
+export class BadReplyError extends GatewayError {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`unusable reply: ${reason}`, options);
+  }
+}
+
+/** The request itself is malformed in a way no other class names (bad percent-encoding, unreadable body). */
+export class BadRequestError extends GatewayError {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+  }
+}
+
+/** No route matches the path. */
+export class RouteNotFoundError extends GatewayError {
+  constructor(readonly path: string) {
+    super(`no route for '${path}'`);
+  }
+}
+
+/** The path exists but not for this method. */
+export class MethodNotAllowedError extends GatewayError {
+  constructor(
+    readonly method: string,
+    readonly allow: readonly string[],
+  ) {
+    super(`method ${method} is not allowed here`);
+  }
+}
+
+/** The configuration is invalid; `issues` name the key path and the reason of each problem. */
+export class ConfigError extends GatewayError {
+  constructor(
+    readonly source: string,
+    readonly issues: readonly string[],
+  ) {
+    super(`invalid configuration in ${source}:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  }
+}

@@ -1,0 +1,49 @@
+/** Reads a request body into memory, refusing more bytes than NATS could carry. */
+import type { IncomingMessage } from 'node:http';
+import { BadRequestError, PayloadTooLargeError } from '../errors.js';
+
+/**
+ * Collects the body, failing with {@link PayloadTooLargeError} as soon as it passes `limitBytes` —
+ * at once when `Content-Length` says so, without reading. What is left unread is drained by the
+ * server adapter after the response, so the caller still sees the 413.
+ */
+export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = incoming.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) {
+    return Promise.reject(new PayloadTooLargeError(limitBytes));
+  }
+  if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = (): void => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > limitBytes) {
+        cleanup();
+        incoming.pause();
+        reject(new PayloadTooLargeError(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new BadRequestError('the request body could not be read', { cause: err }));
+    };
+    const onAborted = (): void => onError(new Error('aborted'));
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('aborted', onAborted);
+  });
+}

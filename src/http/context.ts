@@ -1,0 +1,19 @@
+/** Types shared by the HTTP modules: what the Hono context carries for one request. */
+import type { HttpBindings } from '@hono/node-server';
+import type { Logger } from 'pino';
+
+/** Per-request values set by the request middleware and read by handlers and the access log. */
+export interface RequestVariables {
+  requestId: string;
+  /** The route template that matched (`/rr/{subject}`), for logs and metrics; never the raw path. */
+  route: string;
+  /** The NATS subject once known. */
+  subject: string | undefined;
+  log: Logger;
+}
+
+/** The Hono environment of the gateway's app. */
+export interface GatewayEnv {
+  Bindings: HttpBindings;
+  Variables: RequestVariables;
+}

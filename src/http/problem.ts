@@ -1,0 +1,123 @@
+/**
+ * The one place where failures become HTTP: every error response is `application/problem+json`
+ * (RFC 9457) with a stable `type` from {@link PROBLEM_TYPES}. `openapi.yaml` lists the same catalogue,
+ * and a test holds the two together.
+ */
+import {
+  BadReplyError,
+  BadRequestError,
+  GatewayError,
+  InvalidSubjectError,
+  InvalidTimeoutError,
+  MethodNotAllowedError,
+  NatsUnavailableError,
+  NoRespondersError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+  RouteNotFoundError,
+  ServiceError,
+  ShuttingDownError,
+  SubjectForbiddenError,
+} from '../errors.js';
+
+/** Every problem type the gateway emits: slug → default status and title. */
+export const PROBLEM_TYPES = {
+  'bad-request': { status: 400, title: 'Bad request' },
+  'invalid-subject': { status: 400, title: 'Invalid subject' },
+  'invalid-timeout': { status: 400, title: 'Invalid timeout' },
+  'subject-forbidden': { status: 403, title: 'Subject not allowed' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'internal-error': { status: 500, title: 'Internal gateway error' },
+  'bad-reply': { status: 502, title: 'Unusable reply from the responder' },
+  'service-error': { status: 502, title: 'The service reported an error' },
+  'no-responders': { status: 503, title: 'No responders' },
+  'nats-unavailable': { status: 503, title: 'NATS unavailable' },
+  'shutting-down': { status: 503, title: 'Gateway shutting down' },
+  timeout: { status: 504, title: 'Timed out waiting for a reply' },
+} as const;
+
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+/**
+ * Problem type URIs are tag URIs (RFC 4151): stable identifiers we can mint without owning a domain.
+ * Clients compare them as strings; the catalogue and its meaning are documented in `openapi.yaml`.
+ */
+export const PROBLEM_TYPE_BASE = 'tag:nats-http-gateway,2026:problem:';
+
+/** The `type` URI of a problem slug. */
+export function problemTypeUri(slug: ProblemSlug): string {
+  return PROBLEM_TYPE_BASE + slug;
+}
+
+/** How long a caller should wait before retrying when NATS or the gateway is briefly unavailable. */
+const RETRY_AFTER_SECONDS = '1';
+
+/** A problem document ready to send. */
+export interface Problem {
+  slug: ProblemSlug;
+  status: number;
+  detail: string;
+  headers: Array<[string, string]>;
+}
+
+/** Maps any thrown value to a problem; unknown values are 500s (their message is not shown). */
+export function toProblem(err: unknown): Problem {
+  if (!(err instanceof GatewayError)) {
+    return problem('internal-error', 'the gateway failed to handle this request; see its logs');
+  }
+  if (err instanceof InvalidSubjectError) return problem('invalid-subject', err.message);
+  if (err instanceof SubjectForbiddenError) return problem('subject-forbidden', err.message);
+  if (err instanceof InvalidTimeoutError) return problem('invalid-timeout', err.message);
+  if (err instanceof BadRequestError) return problem('bad-request', err.message);
+  if (err instanceof RouteNotFoundError) return problem('not-found', err.message);
+  if (err instanceof MethodNotAllowedError) {
+    return problem('method-not-allowed', err.message, undefined, [['Allow', err.allow.join(', ')]]);
+  }
+  if (err instanceof PayloadTooLargeError) return problem('payload-too-large', err.message);
+  if (err instanceof NoRespondersError) return problem('no-responders', err.message);
+  if (err instanceof RequestTimeoutError) return problem('timeout', err.message);
+  if (err instanceof NatsUnavailableError) {
+    return problem('nats-unavailable', err.message, undefined, [
+      ['Retry-After', RETRY_AFTER_SECONDS],
+    ]);
+  }
+  if (err instanceof ShuttingDownError) {
+    return problem('shutting-down', err.message, undefined, [
+      ['Retry-After', RETRY_AFTER_SECONDS],
+      ['Connection', 'close'],
+    ]);
+  }
+  if (err instanceof ServiceError) {
+    // The services convention carries the status; only an HTTP error status may pass through.
+    const status = err.code >= 400 && err.code <= 599 ? err.code : 502;
+    return problem('service-error', err.description, status, [...err.replyHeaders]);
+  }
+  if (err instanceof BadReplyError) return problem('bad-reply', err.message);
+  return problem('internal-error', 'the gateway failed to handle this request; see its logs');
+}
+
+function problem(
+  slug: ProblemSlug,
+  detail: string,
+  status: number = PROBLEM_TYPES[slug].status,
+  headers: Array<[string, string]> = [],
+): Problem {
+  return { slug, status, detail, headers };
+}
+
+/** Renders a problem as an HTTP response. */
+export function problemResponse(p: Problem, requestId: string): Response {
+  const body = JSON.stringify({
+    type: problemTypeUri(p.slug),
+    title: PROBLEM_TYPES[p.slug].title,
+    status: p.status,
+    detail: p.detail,
+    requestId,
+  });
+  const headers = new Headers(p.headers);
+  headers.set('Content-Type', 'application/problem+json');
+  headers.set('X-Request-Id', requestId);
+  return new Response(body, { status: p.status, headers });
+}

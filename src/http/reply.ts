@@ -1,0 +1,67 @@
+/**
+ * Turns a NATS reply into an HTTP status, headers and body, following the NATS services convention
+ * (`Nats-Service-Error-Code` / `Nats-Service-Error`) and the gateway's `Status-Code` header.
+ */
+import { BadReplyError, ServiceError } from '../errors.js';
+import type { HeaderList, Reply } from '../request-reply.js';
+import { firstHeader, replyHeadersToHttp } from './header-policy.js';
+
+/** An HTTP response made from a successful reply. */
+export interface HttpReply {
+  status: number;
+  headers: HeaderList;
+  /** `null` for statuses that may not carry a body (204, 205, 304). */
+  body: Uint8Array | null;
+}
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const INTEGER = /^\d{1,3}$/;
+// Fetch forbids a body on these; a 1xx is never a final status (RFC 9110 §15.2).
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
+/**
+ * Maps a reply to HTTP; throws {@link ServiceError} for a services-convention error and
+ * {@link BadReplyError} for a `Status-Code` HTTP cannot send as a final status.
+ */
+export function replyToHttp(reply: Reply): HttpReply {
+  const headers = replyHeadersToHttp(reply.headers);
+  const serviceCode = firstHeader(reply.headers, 'nats-service-error-code');
+  if (serviceCode !== undefined) {
+    const code = INTEGER.test(serviceCode) ? Number(serviceCode) : 0;
+    const description =
+      firstHeader(reply.headers, 'nats-service-error') ?? 'the service reported an error';
+    throw new ServiceError(
+      code,
+      description,
+      headers.filter(([n]) => n.toLowerCase() !== 'content-type'),
+    );
+  }
+  let status = 200;
+  const statusHeader = firstHeader(reply.headers, 'status-code');
+  if (statusHeader !== undefined) {
+    status = INTEGER.test(statusHeader) ? Number(statusHeader) : 0;
+    if (status < 200 || status > 599) {
+      throw new BadReplyError(
+        `the reply's Status-Code '${statusHeader.slice(0, 16)}' is not an HTTP status from 200 to 599`,
+      );
+    }
+  }
+  return {
+    status,
+    headers: withOneContentType(headers),
+    body: NULL_BODY_STATUS.has(status) ? null : reply.payload,
+  };
+}
+
+/** Keeps the first `Content-Type` (two would be joined into nonsense) or supplies the default. */
+function withOneContentType(headers: HeaderList): HeaderList {
+  let seen = false;
+  const out = headers.filter(([name]) => {
+    if (name.toLowerCase() !== 'content-type') return true;
+    if (seen) return false;
+    seen = true;
+    return true;
+  });
+  if (!seen) out.push(['Content-Type', DEFAULT_CONTENT_TYPE]);
+  return out;
+}

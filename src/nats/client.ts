@@ -1,0 +1,258 @@
+/**
+ * The gateway's NATS connection: connects (retrying forever at start-up), tracks whether it can be
+ * used right now, proves it still answers, and sends requests through one shared reply subscription.
+ */
+import { connect, nuid } from '@nats-io/transport-node';
+import type { NatsConnection, Status } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { NatsUnavailableError } from '../errors.js';
+import type { OutboundRequest, Reply, RequestReply } from '../request-reply.js';
+import { ReplyMux } from './reply-mux.js';
+
+/** Options for {@link NatsClient.start}. */
+export interface NatsClientOptions {
+  servers: readonly string[];
+  name: string;
+  inboxPrefix: string;
+  reconnectWaitMs: number;
+  healthIntervalMs: number;
+  healthTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Where the connection stands; only `connected` serves requests. */
+export const ConnectionState = {
+  connecting: 'connecting',
+  connected: 'connected',
+  reconnecting: 'reconnecting',
+  stalled: 'stalled',
+  draining: 'draining',
+  closed: 'closed',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Longest pause between start-up dial attempts. */
+const MAX_STARTUP_BACKOFF_MS = 5_000;
+
+/** A NATS connection that serves gateway requests; see the module comment. */
+export class NatsClient implements RequestReply {
+  readonly inboxPrefix: string;
+  readonly #replyPrefix: string;
+  #state: ConnectionState = ConnectionState.connecting;
+  #nc: NatsConnection | undefined;
+  #mux: ReplyMux | undefined;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #wakeStartupWait: (() => void) | undefined;
+  readonly #options: NatsClientOptions;
+  readonly #log: Logger;
+  readonly #connected: Promise<void>;
+
+  private constructor(options: NatsClientOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.inboxPrefix = options.inboxPrefix;
+    // A random token per process keeps two gateways' replies apart and the reply subjects unguessable.
+    this.#replyPrefix = `${options.inboxPrefix}.${nuid.next()}`;
+    this.#connected = this.#connectUntilUp();
+  }
+
+  /** Starts connecting in the background; requests get 503 until the first connection is up. */
+  static start(options: NatsClientOptions): NatsClient {
+    return new NatsClient(options);
+  }
+
+  /** Resolves once connected for the first time (or when stopped before that). */
+  get connected(): Promise<void> {
+    return this.#connected;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get available(): boolean {
+    return this.#state === ConnectionState.connected;
+  }
+
+  get maxPayloadBytes(): number {
+    return this.#nc?.info?.max_payload ?? 0;
+  }
+
+  request(req: OutboundRequest): Promise<Reply> {
+    if (this.#state !== ConnectionState.connected || !this.#mux) {
+      return Promise.reject(new NatsUnavailableError(`the connection is ${this.#state}`));
+    }
+    return this.#mux.request(req, this.maxPayloadBytes);
+  }
+
+  /**
+   * Stops taking requests, lets NATS flush what was published, then closes. Callers wait for their
+   * own in-flight requests first: drain rejects whatever is still pending.
+   */
+  async drain(): Promise<void> {
+    this.#stopping = true;
+    this.#wakeStartupWait?.();
+    clearInterval(this.#healthTimer);
+    const nc = this.#nc;
+    this.#setState(ConnectionState.draining);
+    this.#mux?.failAll(new NatsUnavailableError('the gateway is shutting down'));
+    if (nc && !nc.isClosed()) {
+      await nc.drain().catch((err: unknown) => {
+        this.#log.warn({ err: errorMessage(err) }, 'NATS drain failed; closing');
+        return nc.close();
+      });
+    }
+    this.#setState(ConnectionState.closed);
+  }
+
+  async #connectUntilUp(): Promise<void> {
+    const o = this.#options;
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        const nc = await connect({
+          servers: [...o.servers],
+          name: o.name,
+          inboxPrefix: o.inboxPrefix,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: o.reconnectWaitMs,
+          // Pings catch a dead TCP peer; the health check below catches a stalled reader sooner.
+          pingInterval: Math.max(o.healthIntervalMs * 2, 5_000),
+          maxPingOut: 2,
+          timeout: Math.max(o.healthTimeoutMs, 2_000),
+          // Async stack traces cost two Error objects per request and tell us nothing here.
+          noAsyncTraces: true,
+        });
+        if (this.#stopping) {
+          await nc.close();
+          return;
+        }
+        this.#adopt(nc);
+        return;
+      } catch (err) {
+        const waitMs = Math.min(
+          o.reconnectWaitMs * 2 ** Math.min(attempt - 1, 10),
+          MAX_STARTUP_BACKOFF_MS,
+        );
+        this.#log.warn(
+          { err: errorMessage(err), servers: o.servers, attempt, retryInMs: waitMs },
+          'cannot connect to NATS; retrying',
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          this.#wakeStartupWait = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  #adopt(nc: NatsConnection): void {
+    this.#nc = nc;
+    this.#mux = new ReplyMux(nc, this.#replyPrefix, this.#log);
+    this.#setState(ConnectionState.connected);
+    this.#log.info(
+      { server: nc.getServer(), maxPayloadBytes: this.maxPayloadBytes },
+      'connected to NATS',
+    );
+    void this.#watchStatus(nc);
+    void nc.closed().then((err) => {
+      if (!this.#stopping)
+        this.#log.error({ err: errorMessage(err) }, 'NATS connection closed unexpectedly');
+      this.#mux?.failAll(new NatsUnavailableError('the connection closed'));
+      this.#setState(ConnectionState.closed);
+    });
+    this.#healthTimer = setInterval(
+      () => void this.#checkHealth(nc),
+      this.#options.healthIntervalMs,
+    );
+    this.#healthTimer.unref();
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) this.#onStatus(status);
+  }
+
+  #onStatus(status: Status): void {
+    switch (status.type) {
+      case 'disconnect':
+        this.#log.warn({ server: status.server }, 'disconnected from NATS');
+        this.#lose('the connection was lost', ConnectionState.reconnecting);
+        break;
+      case 'staleConnection':
+        this.#log.warn('NATS connection is stale (no PONG); reconnecting');
+        this.#lose('the connection went stale', ConnectionState.reconnecting);
+        break;
+      case 'reconnect':
+        if (this.#stopping) return;
+        this.#log.info({ server: status.server }, 'reconnected to NATS');
+        this.#setState(ConnectionState.connected);
+        break;
+      case 'error':
+        this.#log.error({ err: errorMessage(status.error) }, 'NATS reported an error');
+        break;
+      case 'slowConsumer':
+        this.#log.warn(
+          { pending: status.pending },
+          'NATS slow consumer: replies are arriving faster than they are read',
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * Proves the connection answers: a PING that must come back within the deadline. A reader stalled
+   * by a malformed message, or a frozen server, fails this without any status event; replacing the
+   * connection then turns a wall of 504s into a few fast 503s.
+   */
+  async #checkHealth(nc: NatsConnection): Promise<void> {
+    if (this.#state !== ConnectionState.connected || this.#stopping) return;
+    const answered = await withDeadline(nc.flush(), this.#options.healthTimeoutMs);
+    if (answered || this.#stopping || this.#state !== ConnectionState.connected) return;
+    this.#log.warn(
+      { timeoutMs: this.#options.healthTimeoutMs },
+      'NATS connection stopped answering; reconnecting',
+    );
+    this.#lose('the connection stopped answering', ConnectionState.stalled);
+    nc.reconnect().catch((err: unknown) => {
+      this.#log.error({ err: errorMessage(err) }, 'forced NATS reconnect failed');
+    });
+  }
+
+  /** Marks the connection unusable and fails what waits on it: those replies can no longer arrive reliably. */
+  #lose(reason: string, state: ConnectionState): void {
+    this.#setState(state);
+    this.#mux?.failAll(new NatsUnavailableError(reason));
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === ConnectionState.closed) return;
+    this.#state = state;
+  }
+}
+
+function withDeadline(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
+}
+
+function errorMessage(err: unknown): string | undefined {
+  if (err === undefined || err === null) return undefined;
+  return err instanceof Error ? err.message : JSON.stringify(err);
+}

@@ -1,0 +1,158 @@
+/**
+ * Request-reply over one shared inbox subscription (`<prefix>.*`) and a map of pending requests.
+ * nats.js `request()` does the same but builds three `Error` objects per call for stack traces and
+ * cancellation; here an error is built only when a request actually fails.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import {
+  BadReplyError,
+  BadRequestError,
+  InvalidSubjectError,
+  NatsUnavailableError,
+  NoRespondersError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+} from '../errors.js';
+import type { GatewayError } from '../errors.js';
+import type { OutboundRequest, Reply } from '../request-reply.js';
+import { encodedHeaderBytes, fromNatsHeaders, toNatsHeaders } from './headers.js';
+
+interface PendingRequest {
+  subject: string;
+  timeoutMs: number;
+  resolve: (reply: Reply) => void;
+  reject: (err: GatewayError) => void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Status a server (or a responder) puts on an empty message when nobody listens on the subject. */
+const NO_RESPONDERS_STATUS = 503;
+
+/** Pending requests keyed by the last token of their reply subject. */
+export class ReplyMux {
+  readonly #nc: NatsConnection;
+  readonly #prefix: string;
+  readonly #pending = new Map<string, PendingRequest>();
+  readonly #subscription: Subscription;
+  readonly #log: Logger;
+  #sequence = 0;
+
+  constructor(nc: NatsConnection, inboxPrefix: string, log: Logger) {
+    this.#nc = nc;
+    this.#prefix = `${inboxPrefix}.`;
+    this.#log = log;
+    this.#subscription = nc.subscribe(`${inboxPrefix}.*`, {
+      callback: (err, msg) => this.#onMessage(err, msg),
+    });
+  }
+
+  /** Requests currently waiting for a reply. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  request(req: OutboundRequest, maxPayloadBytes: number): Promise<Reply> {
+    const { subject, payload, timeoutMs, signal } = req;
+    if (signal?.aborted) return Promise.reject(new NatsUnavailableError('the caller went away'));
+    if (maxPayloadBytes > 0 && payload.length + encodedHeaderBytes(req.headers) > maxPayloadBytes) {
+      return Promise.reject(new PayloadTooLargeError(maxPayloadBytes));
+    }
+    const token = (this.#sequence++).toString(36);
+    return new Promise<Reply>((resolve, reject) => {
+      const pending: PendingRequest = {
+        subject,
+        timeoutMs,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.#expire(token), timeoutMs),
+        signal,
+        onAbort: undefined,
+      };
+      if (signal) {
+        pending.onAbort = () =>
+          this.#settle(token)?.reject(new NatsUnavailableError('the caller went away'));
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this.#pending.set(token, pending);
+      try {
+        const headers = toNatsHeaders(req.headers);
+        this.#nc.publish(
+          subject,
+          payload,
+          headers ? { reply: this.#prefix + token, headers } : { reply: this.#prefix + token },
+        );
+      } catch (err) {
+        this.#settle(token);
+        reject(publishError(err, maxPayloadBytes));
+      }
+    });
+  }
+
+  /** Rejects every pending request, e.g. when the connection is lost and their replies cannot arrive. */
+  failAll(err: GatewayError): void {
+    for (const token of [...this.#pending.keys()]) this.#settle(token)?.reject(err);
+  }
+
+  /** Stops receiving replies. */
+  close(): void {
+    this.#subscription.unsubscribe();
+  }
+
+  // Runs inside nats.js's read loop: it must never throw, or the connection's reader stops for good.
+  #onMessage(err: Error | null, msg: Msg): void {
+    try {
+      if (err) {
+        this.#log.error({ err: err.message }, 'reply subscription failed');
+        this.failAll(
+          new NatsUnavailableError(`the reply subscription failed: ${err.message}`, { cause: err }),
+        );
+        return;
+      }
+      const pending = this.#settle(msg.subject.slice(this.#prefix.length));
+      if (!pending) return; // Late (after timeout) or duplicate: the first reply already won.
+      let reply: Reply;
+      try {
+        const natsHeaders = msg.headers;
+        if (msg.data.length === 0 && natsHeaders?.code === NO_RESPONDERS_STATUS) {
+          pending.reject(new NoRespondersError(pending.subject));
+          return;
+        }
+        reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders) };
+      } catch (cause) {
+        pending.reject(new BadReplyError('the reply has a malformed header block', { cause }));
+        return;
+      }
+      pending.resolve(reply);
+    } catch (unexpected) {
+      this.#log.error({ err: String(unexpected) }, 'unexpected failure handling a reply');
+    }
+  }
+
+  #expire(token: string): void {
+    const pending = this.#settle(token);
+    pending?.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+  }
+
+  /** Removes a pending request and its timer; returns it unless it was already settled. */
+  #settle(token: string): PendingRequest | undefined {
+    const pending = this.#pending.get(token);
+    if (!pending) return undefined;
+    this.#pending.delete(token);
+    clearTimeout(pending.timer);
+    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
+    return pending;
+  }
+}
+
+/** nats.js validates before it writes; translate its refusals into the gateway's own errors. */
+function publishError(err: unknown, maxPayloadBytes: number): GatewayError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.includes('max_payload')) return new PayloadTooLargeError(maxPayloadBytes);
+  if (message.includes('header'))
+    return new BadRequestError(`a header cannot be sent over NATS: ${message}`, { cause: err });
+  if (message.includes('subject')) return new InvalidSubjectError(message, { cause: err });
+  return new NatsUnavailableError(`publish failed: ${message}`, { cause: err });
+}

@@ -1,0 +1,35 @@
+/**
+ * The contract between the HTTP side and the NATS side. `http/` only ever sees these types and the
+ * functions `main.ts` hands it, so the NATS client can change without touching a route.
+ */
+
+/** Header lines in order; a repeated name is repeated, never joined. */
+export type HeaderList = Array<[name: string, value: string]>;
+
+/** One request to send over NATS. */
+export interface OutboundRequest {
+  subject: string;
+  payload: Uint8Array;
+  headers: HeaderList;
+  timeoutMs: number;
+  /** Aborting it (the HTTP caller hung up) forgets the request at once. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The first reply to a request. */
+export interface Reply {
+  payload: Uint8Array;
+  headers: HeaderList;
+}
+
+/** What the HTTP side needs from NATS. */
+export interface RequestReply {
+  /** Sends a request; rejects with a `GatewayError` (no responders, timeout, unavailable, too large). */
+  request(req: OutboundRequest): Promise<Reply>;
+  /** Whether a request made now can reach NATS (connected, answering, not draining). */
+  readonly available: boolean;
+  /** Largest payload plus headers the connected server accepts, in bytes (0 before the first connect). */
+  readonly maxPayloadBytes: number;
+  /** The inbox prefix of the gateway's own replies; callers may never publish under it. */
+  readonly inboxPrefix: string;
+}

@@ -1,0 +1,80 @@
+/**
+ * Runs the HTTP server for the app and shuts it down gracefully: readiness off, no new connections,
+ * in-flight requests finish (bounded by the grace period), then NATS drains.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { GatewayEnv } from './http/context.js';
+import type { Lifecycle } from './http/lifecycle.js';
+
+/** Options for {@link startHttpServer}. */
+export interface HttpServerOptions {
+  app: Hono<GatewayEnv>;
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+/** A listening HTTP server. */
+export interface RunningServer {
+  server: Server;
+  port: number;
+}
+
+/** Listens on `host:port` (0 picks a free port) and resolves once the socket is bound. */
+export async function startHttpServer({
+  app,
+  host,
+  port,
+  logger,
+}: HttpServerOptions): Promise<RunningServer> {
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  logger.info({ host, port: address.port }, 'listening');
+  return { server, port: address.port };
+}
+
+/** Options for {@link shutDown}. */
+export interface ShutdownOptions {
+  server: Server;
+  lifecycle: Lifecycle;
+  graceMs: number;
+  drainNats: () => Promise<void>;
+  logger: Logger;
+}
+
+/** The graceful shutdown sequence; resolves when everything is closed. */
+export async function shutDown({
+  server,
+  lifecycle,
+  graceMs,
+  drainNats,
+  logger,
+}: ShutdownOptions): Promise<void> {
+  lifecycle.beginShutdown();
+  logger.info({ inFlight: lifecycle.inFlight, graceMs }, 'shutting down');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idle = await lifecycle.whenIdle(graceMs);
+  if (!idle)
+    logger.warn(
+      { inFlight: lifecycle.inFlight },
+      'grace period over; cutting requests still in flight',
+    );
+  await drainNats();
+  // Draining rejected what was still pending; give those 503s a moment to reach their callers.
+  await lifecycle.whenIdle(1_000);
+  server.closeAllConnections();
+  await closed;
+  logger.info('shutdown complete');
+}

@@ -1,0 +1,85 @@
+/**
+ * NATS subject grammar, checked by the gateway itself: neither NATS client rejects wildcards,
+ * empty tokens or non-ASCII, and the server silently drops empty tokens (an instant 503), so every
+ * subject built from a URL is validated here before anything reaches NATS.
+ */
+
+/** Longest subject the gateway forwards; keeps PUB lines far below the server's 4 KiB control line. */
+export const MAX_SUBJECT_BYTES = 256;
+
+/** Why a subject is unacceptable, or `undefined` when it is a valid literal (wildcard-free) subject. */
+export function subjectProblem(subject: string): string | undefined {
+  if (subject.length === 0) return 'the subject is empty';
+  if (subject.length > MAX_SUBJECT_BYTES)
+    return `the subject is longer than ${MAX_SUBJECT_BYTES} bytes`;
+  let tokenStart = 0;
+  for (let i = 0; i < subject.length; i++) {
+    const code = subject.charCodeAt(i);
+    if (code === 0x2e /* . */) {
+      if (i === tokenStart) return 'the subject has an empty token';
+      tokenStart = i + 1;
+    } else if (code === 0x2a /* * */ || code === 0x3e /* > */) {
+      return 'wildcards (* and >) are not allowed in a request subject';
+    } else if (code < 0x21 || code > 0x7e) {
+      return 'the subject may only contain printable ASCII without spaces';
+    }
+  }
+  if (tokenStart === subject.length) return 'the subject has an empty token';
+  return undefined;
+}
+
+/** Why a single subject token (one path parameter) is unacceptable, or `undefined`. */
+export function tokenProblem(token: string): string | undefined {
+  if (token.includes('.')) return 'a parameter may not contain dots';
+  return subjectProblem(token);
+}
+
+/** Why a subscription-style pattern (may hold `*` and a trailing `>`) is unacceptable, or `undefined`. */
+export function patternProblem(pattern: string): string | undefined {
+  if (pattern.length === 0) return 'the pattern is empty';
+  const tokens = pattern.split('.');
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] ?? '';
+    if (token === '') return 'the pattern has an empty token';
+    if (token === '*') continue;
+    if (token === '>') {
+      if (i !== tokens.length - 1) return "'>' may only be the last token";
+      continue;
+    }
+    if (/[*>]/.test(token)) return "wildcards must be whole tokens ('*' or '>')";
+    if (/[^\x21-\x7e]/.test(token))
+      return 'the pattern may only contain printable ASCII without spaces';
+  }
+  return undefined;
+}
+
+/**
+ * Whether `subject` (a literal) matches `pattern` under NATS wildcard rules: `*` matches one token,
+ * a trailing `>` matches one or more.
+ */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (token !== '*' && token !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Compiled allow/deny lists: deny wins, then the subject must match some allow pattern. */
+export class SubjectPolicy {
+  constructor(
+    private readonly allow: readonly string[],
+    private readonly deny: readonly string[],
+  ) {}
+
+  /** Whether a caller may send a request to `subject`. */
+  permits(subject: string): boolean {
+    for (const pattern of this.deny) if (subjectMatches(pattern, subject)) return false;
+    for (const pattern of this.allow) if (subjectMatches(pattern, subject)) return true;
+    return false;
+  }
+}
