@@ -1,0 +1,103 @@
+/**
+ * Starts a real nats-server on a random port for one test file, waits for its ports file (real
+ * readiness, not a sleep), and stops it by its handle. Never touches the shared server on 4222.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const NATS_SERVER = process.env.NATS_SERVER_BIN ?? 'nats-server';
+
+/** Options for {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** A fixed port, e.g. to restart a server where clients expect it; random when omitted. */
+  port?: number;
+  /** Extra lines for the server's config file (`max_payload: 1024`). */
+  config?: string;
+}
+
+/** A running nats-server. */
+export interface NatsServer {
+  url: string;
+  port: number;
+  pid: number;
+  /** Stops the server and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: TCP stays open, nothing answers. */
+  freeze(): void;
+  thaw(): void;
+}
+
+/** Starts a nats-server and resolves once it listens. */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'nhg-nats-'));
+  const configFile = join(dir, 'server.conf');
+  await writeFile(configFile, options.config ?? '');
+  const child = spawn(
+    NATS_SERVER,
+    [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(options.port ?? -1),
+      '--ports_file_dir',
+      dir,
+      '-c',
+      configFile,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const url = await waitForPortsFile(
+      child,
+      join(dir, `nats-server_${child.pid}.ports`),
+      () => stderr,
+    );
+    const port = Number(new URL(url).port);
+    return {
+      url,
+      port,
+      pid: child.pid as number,
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGCONT');
+          child.kill('SIGTERM');
+        }
+        await exited;
+        await rm(dir, { recursive: true, force: true });
+      },
+      freeze: () => void child.kill('SIGSTOP'),
+      thaw: () => void child.kill('SIGCONT'),
+    };
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function waitForPortsFile(
+  child: ChildProcess,
+  file: string,
+  stderr: () => string,
+): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited early: ${stderr()}`);
+    try {
+      const ports = JSON.parse(await readFile(file, 'utf8')) as { nats?: string[] };
+      const url = ports.nats?.[0];
+      if (url) return url;
+    } catch {
+      // Not written yet (or half written): poll again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`nats-server did not write its ports file in time: ${stderr()}`);
+}
