@@ -56,8 +56,11 @@ export function send(url: string, options: SendOptions = {}): Promise<HttpResult
         const bytes = Buffer.from(options.body);
         for (let i = 0; i < bytes.length; i += 1024) req.write(bytes.subarray(i, i + 1024));
       } else {
-        req.setHeader('Content-Length', Buffer.byteLength(options.body));
-        req.write(options.body);
+        // A Buffer, never a string: Node writes the header block in the first string chunk's encoding
+        // (UTF-8), which would double-encode Latin-1 header bytes.
+        const bytes = Buffer.from(options.body);
+        req.setHeader('Content-Length', bytes.length);
+        req.write(bytes);
       }
     }
     req.end();
