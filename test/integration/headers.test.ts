@@ -8,7 +8,7 @@ import type { Gateway } from '../helpers/gateway.js';
 import { headerValues, send } from '../helpers/http.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import type { NatsServer } from '../helpers/nats-server.js';
-import { startRawResponder } from '../helpers/raw-responder.js';
+import { hpub, startRawResponder } from '../helpers/raw-responder.js';
 import {
   connectResponder,
   headerPairs,
@@ -237,11 +237,8 @@ describe('NATS reply headers → HTTP', () => {
 
   it('answers 502 for a reply whose header block is malformed, and keeps serving', async () => {
     const subject = uniqueSubject();
-    const raw = await startRawResponder(
-      nats?.port as number,
-      subject,
-      'NATS/1.0\r\nBad Name: x\r\n\r\n',
-      'body',
+    const raw = await startRawResponder(nats?.port as number, subject, (reply) =>
+      hpub(reply, 'NATS/1.0\r\nBad Name: x\r\n\r\n', 'body'),
     );
     try {
       const res = await send(rr(canonical, subject), { body: 'x' });
