@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     shutDown({
       server,
       lifecycle,
+      delayMs: config.http.shutdownDelay,
       graceMs: config.http.shutdownGrace,
       drainNats: () => nats.drain(),
       logger,

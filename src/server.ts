@@ -48,6 +48,7 @@ export async function startHttpServer({
 export interface ShutdownOptions {
   server: Server;
   lifecycle: Lifecycle;
+  delayMs: number;
   graceMs: number;
   drainNats: () => Promise<void>;
   logger: Logger;
@@ -57,14 +58,18 @@ export interface ShutdownOptions {
 export async function shutDown({
   server,
   lifecycle,
+  delayMs,
   graceMs,
   drainNats,
   logger,
 }: ShutdownOptions): Promise<void> {
   lifecycle.beginShutdown();
-  logger.info({ inFlight: lifecycle.inFlight, graceMs }, 'shutting down');
+  logger.info({ inFlight: lifecycle.inFlight, delayMs, graceMs }, 'shutting down');
+  // Readiness is already 503; keep serving while load balancers and Kubernetes endpoints catch up.
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  logger.info('listener closed');
   const idle = await lifecycle.whenIdle(graceMs);
   if (!idle)
     logger.warn(

@@ -48,7 +48,9 @@ const headerName = z
 const HttpSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
-  /** How long in-flight requests may take to finish after SIGTERM before they are cut. */
+  /** After SIGTERM, how long /readyz says 503 while new connections are still served (lets a load balancer notice). */
+  shutdownDelay: z.union([z.literal(0), durationMs]).default(0),
+  /** How long in-flight requests may take to finish after the listener closes before they are cut. */
   shutdownGrace: durationMs.default(10_000),
 });
 

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+function issuesOf(yaml: string, env = {}): string[] {
+  try {
+    parseConfig(yaml, 'test.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('fills every default from an empty file', () => {
+    const config = parseConfig('', 'empty.yaml');
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      shutdownDelay: 0,
+      shutdownGrace: 10_000,
+    });
+    expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
+    expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000 });
+    expect(config.rr).toEqual({
+      enabled: true,
+      allow: ['>'],
+      deny: ['$SYS.>', '$JS.>', '$KV.>', '$O.>', '_INBOX.>'],
+    });
+    expect(config.headers).toEqual({
+      case: 'canonical',
+      drop: ['authorization', 'cookie', 'proxy-authorization'],
+    });
+  });
+
+  it('accepts durations as text or whole milliseconds', () => {
+    const config = parseConfig('requests:\n  timeout: 250ms\n  maxTimeout: 60000\n', 'x.yaml');
+    expect(config.requests).toEqual({ timeout: 250, maxTimeout: 60_000 });
+  });
+
+  it('freezes the result, deeply', () => {
+    const config = parseConfig('', 'x.yaml');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.nats.servers)).toBe(true);
+    expect(() => (config.rr.allow as string[]).push('x')).toThrow(TypeError);
+  });
+
+  it('lowercases header names in the drop list', () => {
+    expect(parseConfig('headers:\n  drop: [X-Secret]\n', 'x.yaml').headers.drop).toEqual([
+      'x-secret',
+    ]);
+  });
+
+  it('names unknown keys with their path and line', () => {
+    expect(issuesOf('nats:\n  servers: [nats://a:4222]\n  sever: x\n')).toEqual([
+      "nats: unknown key 'sever' (line 3)",
+    ]);
+    expect(issuesOf('htp: {}\n')).toEqual(["(top level): unknown key 'htp' (line 1)"]);
+  });
+
+  it('names bad values with their path', () => {
+    const issues = issuesOf('http:\n  port: 70000\nrequests:\n  timeout: 0\n');
+    expect(issues.some((i) => i.startsWith('http.port:') && i.includes('(line 2)'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('requests.timeout: must be greater than zero'))).toBe(
+      true,
+    );
+  });
+
+  it('refuses a timeout above maxTimeout, timers past 2^31 ms, and bad patterns', () => {
+    expect(issuesOf('requests:\n  timeout: 1m\n  maxTimeout: 30s\n')[0]).toContain(
+      'requests.timeout',
+    );
+    expect(issuesOf('requests:\n  maxTimeout: 30d\n')[0]).toContain('requests.maxTimeout');
+    expect(issuesOf('requests:\n  maxTimeout: 2147483648\n')[0]).toContain('at most');
+    expect(issuesOf('rr:\n  deny: ["a.>.b"]\n')[0]).toContain('rr.deny.0');
+    expect(issuesOf('nats:\n  inboxPrefix: "_INBOX.*"\n')[0]).toContain('nats.inboxPrefix');
+  });
+
+  it('reports YAML syntax errors and duplicate keys', () => {
+    expect(issuesOf('http: [\n')[0]).toContain('YAML syntax');
+    expect(issuesOf('http: {}\nhttp: {}\n')[0]).toContain('YAML syntax');
+  });
+
+  it('lets NATS_URL, PORT and HOST override the file', () => {
+    const config = parseConfig('http:\n  port: 1\n', 'x.yaml', {
+      NATS_URL: 'nats://a:4222, nats://b:4222',
+      PORT: '9090',
+      HOST: '127.0.0.1',
+    });
+    expect(config.nats.servers).toEqual(['nats://a:4222', 'nats://b:4222']);
+    expect(config.http.port).toBe(9090);
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(issuesOf('', { PORT: 'eighty' })[0]).toContain('PORT');
+  });
+});
