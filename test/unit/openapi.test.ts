@@ -1,0 +1,78 @@
+/** `openapi.yaml` is valid OpenAPI 3.1 and in step with the code: problem types and routes, both ways. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { validate } from '@readme/openapi-parser';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+import { createApp } from '../../src/http/app.js';
+import { Lifecycle } from '../../src/http/lifecycle.js';
+import { PROBLEM_TYPES, problemTypeUri } from '../../src/http/problem.js';
+import type { ProblemSlug } from '../../src/http/problem.js';
+import type { RequestReply } from '../../src/request-reply.js';
+
+interface OpenApiDoc {
+  paths: Record<string, Record<string, unknown>>;
+  'x-problem-types': Record<string, { status: number; title: string }>;
+}
+
+const text = readFileSync(resolve(import.meta.dirname, '../../openapi.yaml'), 'utf8');
+const doc = parse(text) as OpenApiDoc;
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** A NATS side that is never connected: enough to see which routes exist. */
+const offline: RequestReply = {
+  available: false,
+  maxPayloadBytes: 0,
+  inboxPrefix: '_INBOX',
+  request: () => Promise.reject(new Error('offline')),
+};
+
+describe('openapi.yaml', () => {
+  it('is valid OpenAPI 3.1', async () => {
+    const result = await validate(parse(text) as never);
+    expect(result.valid ? [] : result.errors).toEqual([]);
+    expect(doc).toMatchObject({ openapi: '3.1.0' });
+  });
+
+  it('lists exactly the problem types the code emits, with the same status and title', () => {
+    const documented = doc['x-problem-types'];
+    const emitted = Object.fromEntries(
+      Object.entries(PROBLEM_TYPES).map(([slug, t]) => [
+        problemTypeUri(slug as ProblemSlug),
+        { status: t.status, title: t.title },
+      ]),
+    );
+    const documentedShape = Object.fromEntries(
+      Object.entries(documented).map(([uri, t]) => [uri, { status: t.status, title: t.title }]),
+    );
+    expect(documentedShape).toEqual(emitted);
+  });
+
+  it('documents every route the app serves, and the app serves every documented operation', async () => {
+    const app = createApp({
+      config: parseConfig('', 'defaults'),
+      nats: offline,
+      lifecycle: new Lifecycle(),
+      logger: pino({ level: 'silent' }),
+    });
+    const served = new Set(
+      app.routes
+        .filter((r) => r.method !== 'ALL' || r.path.startsWith('/rr'))
+        .filter((r) => r.path !== '/*')
+        .map((r) => r.path.replace(/^\/rr(\/\*)?$/, '/rr/{subject}')),
+    );
+    expect([...served].sort()).toEqual(Object.keys(doc.paths).sort());
+
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of METHODS.filter((m) => m in item)) {
+        const res = await app.request(path.replace('{subject}', 'demo.echo'), {
+          method: method.toUpperCase(),
+        });
+        expect(res.status, `${method} ${path}`).not.toBe(404);
+        expect(res.status, `${method} ${path}`).not.toBe(405);
+      }
+    }
+  });
+});
