@@ -1,0 +1,25 @@
+# Multi-stage build: compile TypeScript with dev dependencies, ship only dist/ and production deps.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json openapi.yaml ./
+COPY config/gateway.yaml ./config/gateway.yaml
+# The image's unprivileged user; the gateway needs no write access anywhere.
+USER node
+EXPOSE 8080
+# node:22-slim has no curl; Node's own fetch checks liveness.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node runs as PID 1 and handles SIGTERM itself: readiness off, in-flight requests finish, NATS drains.
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["--config", "config/gateway.yaml"]
