@@ -64,6 +64,10 @@ console.log(
     subjects: ['demo.echo', 'demo.headers', 'demo.slow', 'demo.greet'],
   }),
 );
-const stop = () => void nc.drain().then(() => process.exit(0));
+// Drain so in-flight replies go out, but never hang on a server that is already gone.
+const stop = () => {
+  setTimeout(() => process.exit(0), 1000).unref();
+  void nc.drain().finally(() => process.exit(0));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -10,14 +10,18 @@ npm run --silent build
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Gateway and responders first, nats-server last, so they can drain cleanly.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-"$(bash scripts/nats-server-path.sh)" -a 127.0.0.1 -p -1 --ports_file_dir "$work" >"$work/nats.log" 2>&1 &
+# In its own session so that Ctrl-C in the terminal reaches it only through cleanup, after the others.
+setsid "$(bash scripts/nats-server-path.sh)" -a 127.0.0.1 -p -1 --ports_file_dir "$work" >"$work/nats.log" 2>&1 &
 pids+=($!)
 ports_file="$work/nats-server_${pids[0]}.ports"
 for _ in $(seq 1 200); do [ -s "$ports_file" ] && break; sleep 0.05; done

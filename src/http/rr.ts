@@ -44,8 +44,10 @@ export function mountRequestReply(app: Hono<GatewayEnv>, { config, nats }: RrOpt
  * checking the decoded text is what stops `%0D%0A`, `%2A` or `%3E` from reaching NATS.
  */
 export function subjectFromUrl(url: string): string {
-  const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  // An absolute-form target (`POST http://host/rr/x`, RFC 9112 §3.2.2) carries the path after the authority.
+  const target = url.startsWith('/') ? url : url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '');
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const encoded = path.startsWith(RR_PREFIX) ? path.slice(RR_PREFIX.length) : '';
   let subject: string;
   try {
