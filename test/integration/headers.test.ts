@@ -1,54 +1,25 @@
 /** Header policy both ways, status mapping from replies, and replies that try to break HTTP. */
 import { Agent } from 'node:http';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
-import { startGateway, unexpectedErrors } from '../helpers/gateway.js';
+import { unexpectedErrors } from '../helpers/gateway.js';
 import type { Gateway } from '../helpers/gateway.js';
 import { headerValues, send } from '../helpers/http.js';
-import { startNatsServer } from '../helpers/nats-server.js';
-import type { NatsServer } from '../helpers/nats-server.js';
 import { hpub, startRawResponder } from '../helpers/raw-responder.js';
-import {
-  connectResponder,
-  headerPairs,
-  replyHeaders,
-  respond,
-  uniqueSubject,
-} from '../helpers/responders.js';
+import { headerPairs, replyHeaders, respond, uniqueSubject } from '../helpers/responders.js';
+import { useStack } from '../helpers/stack.js';
 
-let nats: NatsServer | undefined;
-let canonical: Gateway | undefined;
-let preserve: Gateway | undefined;
-let nc: NatsConnection | undefined;
-const cleanups: Array<() => void> = [];
-
-afterAll(async () => {
-  await nc?.close();
-  await canonical?.stop();
-  await preserve?.stop();
-  await nats?.stop();
+const stack = useStack({
+  gateways: [{}, { headers: { case: 'preserve', drop: ['X-Secret'] } }],
 });
-afterEach(() => {
-  for (const undo of cleanups.splice(0)) undo();
-});
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  [canonical, preserve] = await Promise.all([
-    startGateway({ config: { nats: { servers: [nats.url] } } }),
-    startGateway({
-      config: { nats: { servers: [nats.url] }, headers: { case: 'preserve', drop: ['X-Secret'] } },
-    }),
-  ]);
-  nc = await connectResponder(nats.url);
-});
+const canonical = (): Gateway => stack.gateways[0] as Gateway;
+const preserve = (): Gateway => stack.gateways[1] as Gateway;
 
 /** Subscribes a responder that records the headers it got and answers "ok". */
 async function recordHeaders(subject: string): Promise<{ seen: Array<[string, string]> }> {
   const record = { seen: [] as Array<[string, string]> };
-  cleanups.push(
-    await respond(nc as NatsConnection, subject, (msg) => {
+  stack.afterThisTest(
+    await respond(stack.nc, subject, (msg) => {
       record.seen = headerPairs(msg);
       msg.respond('ok');
     }),
@@ -62,20 +33,18 @@ async function replyWith(
   pairs: Array<[string, string]>,
   body = 'reply-body',
 ): Promise<void> {
-  cleanups.push(
-    await respond(nc as NatsConnection, subject, (msg) =>
-      msg.respond(body, { headers: replyHeaders(pairs) }),
-    ),
+  stack.afterThisTest(
+    await respond(stack.nc, subject, (msg) => msg.respond(body, { headers: replyHeaders(pairs) })),
   );
 }
 
-const rr = (gw: Gateway | undefined, subject: string): string => `${gw?.url}/rr/${subject}`;
+const rr = (gw: Gateway, subject: string): string => `${gw.url}/rr/${subject}`;
 
 describe('HTTP request headers → NATS', () => {
   it('canonicalises names and keeps repeated headers as separate values, in order', async () => {
     const subject = uniqueSubject();
     const record = await recordHeaders(subject);
-    await send(rr(canonical, subject), {
+    await send(rr(canonical(), subject), {
       body: 'x',
       headers: { 'x-custom-thing': 'one', 'x-multi': ['a', 'b', 'c'], accept: 'text/plain' },
     });
@@ -87,7 +56,7 @@ describe('HTTP request headers → NATS', () => {
   it("keeps the caller's spelling with headers.case: preserve", async () => {
     const subject = uniqueSubject();
     const record = await recordHeaders(subject);
-    await send(rr(preserve, subject), {
+    await send(rr(preserve(), subject), {
       body: 'x',
       headers: { 'x-lower-case': '1', 'X-MiXeD': '2' },
     });
@@ -100,14 +69,14 @@ describe('HTTP request headers → NATS', () => {
     const record = await recordHeaders(subject);
     // node:http sends string header values as Latin-1 bytes; send the UTF-8 bytes that way.
     const utf8AsLatin1 = Buffer.from('héllo wörld ✓ 日本', 'utf8').toString('latin1');
-    await send(rr(canonical, subject), { body: 'x', headers: { 'x-text': utf8AsLatin1 } });
+    await send(rr(canonical(), subject), { body: 'x', headers: { 'x-text': utf8AsLatin1 } });
     expect(record.seen).toContainEqual(['X-Text', 'héllo wörld ✓ 日本']);
   });
 
   it('drops credentials, hop-by-hop, framing, Connection-named and Nats-* headers', async () => {
     const subject = uniqueSubject();
     const record = await recordHeaders(subject);
-    await send(rr(canonical, subject), {
+    await send(rr(canonical(), subject), {
       body: 'x',
       headers: {
         authorization: 'Bearer secret',
@@ -151,7 +120,7 @@ describe('HTTP request headers → NATS', () => {
   it('applies a configured drop list case-insensitively', async () => {
     const subject = uniqueSubject();
     const record = await recordHeaders(subject);
-    await send(rr(preserve, subject), {
+    await send(rr(preserve(), subject), {
       body: 'x',
       headers: { 'x-secret': 'no', authorization: 'now allowed' },
     });
@@ -170,7 +139,7 @@ describe('NATS reply headers → HTTP', () => {
       ['Set-Cookie', 'b=2'],
       ['Cache-Control', 'no-store'],
     ]);
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(200);
     expect(res.headers['x-service']).toBe('orders');
     expect(headerValues(res, 'set-cookie')).toEqual(['a=1', 'b=2']);
@@ -180,7 +149,7 @@ describe('NATS reply headers → HTTP', () => {
   it('sends UTF-8 reply values as their UTF-8 bytes', async () => {
     const subject = uniqueSubject();
     await replyWith(subject, [['X-Greeting', 'grüße ✓']]);
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     const raw = headerValues(res, 'x-greeting')[0] as string;
     expect(Buffer.from(raw, 'latin1').toString('utf8')).toBe('grüße ✓');
   });
@@ -203,14 +172,14 @@ describe('NATS reply headers → HTTP', () => {
     await replyWith(normal, [], 'second');
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const first = await send(rr(canonical, hostile), { body: 'x', agent });
+      const first = await send(rr(canonical(), hostile), { body: 'x', agent });
       expect(first.status).toBe(200);
       expect(first.text).toBe('hello world');
       expect(first.headers['content-length']).toBe('11');
       expect(first.headers['transfer-encoding']).toBeUndefined();
       expect(first.headers.upgrade).toBeUndefined();
       expect(first.headers.trailer).toBeUndefined();
-      const second = await send(rr(canonical, normal), { body: 'x', agent });
+      const second = await send(rr(canonical(), normal), { body: 'x', agent });
       expect(second.status).toBe(200);
       expect(second.text).toBe('second');
     } finally {
@@ -227,7 +196,7 @@ describe('NATS reply headers → HTTP', () => {
       ['X-Bell', 'a\u0007b'],
       ['X-Fine', 'fine'],
     ]);
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(200);
     expect(res.headers['x-fine']).toBe('fine');
     expect(res.headers['x-nul']).toBeUndefined();
@@ -237,11 +206,11 @@ describe('NATS reply headers → HTTP', () => {
 
   it('answers 502 for a reply whose header block is malformed, and keeps serving', async () => {
     const subject = uniqueSubject();
-    const raw = await startRawResponder(nats?.port as number, subject, (reply) =>
+    const raw = await startRawResponder(stack.nats.port, subject, (reply) =>
       hpub(reply, 'NATS/1.0\r\nBad Name: x\r\n\r\n', 'body'),
     );
     try {
-      const res = await send(rr(canonical, subject), { body: 'x' });
+      const res = await send(rr(canonical(), subject), { body: 'x' });
       expect(res.status).toBe(502);
       expect(res.json()).toMatchObject({ type: `${PROBLEM_TYPE_BASE}bad-reply` });
     } finally {
@@ -249,13 +218,13 @@ describe('NATS reply headers → HTTP', () => {
     }
     const next = uniqueSubject();
     await replyWith(next, [], 'still fine');
-    expect((await send(rr(canonical, next), { body: 'x' })).text).toBe('still fine');
+    expect((await send(rr(canonical(), next), { body: 'x' })).text).toBe('still fine');
   });
 
   it("uses the reply's X-Request-Id never: the gateway's id wins", async () => {
     const subject = uniqueSubject();
     await replyWith(subject, [['X-Request-Id', 'forged']]);
-    const res = await send(rr(canonical, subject), {
+    const res = await send(rr(canonical(), subject), {
       body: 'x',
       headers: { 'x-request-id': 'mine' },
     });
@@ -278,7 +247,7 @@ describe('status from the reply', () => {
       ],
       'custom',
     );
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(status);
     expect(res.text).toBe('custom');
     expect(res.headers['status-code']).toBeUndefined();
@@ -287,7 +256,7 @@ describe('status from the reply', () => {
   it('Status-Code 204 answers without a body', async () => {
     const subject = uniqueSubject();
     await replyWith(subject, [['Status-Code', '204']], 'ignored');
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(204);
     expect(res.body.length).toBe(0);
   });
@@ -297,7 +266,7 @@ describe('status from the reply', () => {
     async (value) => {
       const subject = uniqueSubject();
       await replyWith(subject, [['Status-Code', value]]);
-      const res = await send(rr(canonical, subject), { body: 'x' });
+      const res = await send(rr(canonical(), subject), { body: 'x' });
       expect(res.status).toBe(502);
       expect(res.json()).toMatchObject({ type: `${PROBLEM_TYPE_BASE}bad-reply`, status: 502 });
     },
@@ -310,7 +279,7 @@ describe('status from the reply', () => {
       ['Nats-Service-Error', 'order already exists'],
       ['Retry-After', '7'],
     ]);
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(409);
     expect(res.headers['content-type']).toBe('application/problem+json');
     expect(res.json()).toMatchObject({
@@ -328,7 +297,7 @@ describe('status from the reply', () => {
       ['Nats-Service-Error-Code', code],
       ['Nats-Service-Error', 'weird'],
     ]);
-    const res = await send(rr(canonical, subject), { body: 'x' });
+    const res = await send(rr(canonical(), subject), { body: 'x' });
     expect(res.status).toBe(502);
     expect(res.json()).toMatchObject({
       type: `${PROBLEM_TYPE_BASE}service-error`,
@@ -340,7 +309,7 @@ describe('status from the reply', () => {
 
 describe('hygiene', () => {
   it('logged no unexpected errors', () => {
-    expect(unexpectedErrors((canonical as Gateway).logs)).toEqual([]);
-    expect(unexpectedErrors((preserve as Gateway).logs)).toEqual([]);
+    expect(unexpectedErrors(canonical().logs)).toEqual([]);
+    expect(unexpectedErrors(preserve().logs)).toEqual([]);
   });
 });

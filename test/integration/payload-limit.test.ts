@@ -1,39 +1,25 @@
 /** 413 when body plus NATS headers exceed the server's max_payload, read from the server itself. */
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
-import { startGateway, unexpectedErrors } from '../helpers/gateway.js';
-import type { Gateway } from '../helpers/gateway.js';
+import { unexpectedErrors } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
-import { startNatsServer } from '../helpers/nats-server.js';
-import type { NatsServer } from '../helpers/nats-server.js';
-import { connectResponder, respond, uniqueSubject } from '../helpers/responders.js';
+import { respond, uniqueSubject } from '../helpers/responders.js';
+import { useStack } from '../helpers/stack.js';
 
 const MAX_PAYLOAD = 4096;
-let nats: NatsServer | undefined;
-let gateway: Gateway | undefined;
-let nc: NatsConnection | undefined;
+const stack = useStack({ natsConfig: `max_payload: ${MAX_PAYLOAD}` });
 let subject = '';
 let received = 0;
 
-afterAll(async () => {
-  await nc?.close();
-  await gateway?.stop();
-  await nats?.stop();
-});
-
 beforeAll(async () => {
-  nats = await startNatsServer({ config: `max_payload: ${MAX_PAYLOAD}` });
-  gateway = await startGateway({ config: { nats: { servers: [nats.url] } } });
-  nc = await connectResponder(nats.url);
   subject = uniqueSubject();
-  await respond(nc, subject, (msg) => {
+  await respond(stack.nc, subject, (msg) => {
     received += 1;
     msg.respond(`${msg.data.length}`);
   });
 });
 
-const url = (): string => `${gateway?.url}/rr/${subject}`;
+const url = (): string => `${stack.gateway.url}/rr/${subject}`;
 
 function expectTooLarge(res: Awaited<ReturnType<typeof send>>): void {
   expect(res.status).toBe(413);
@@ -78,6 +64,6 @@ describe('max_payload', () => {
   });
 
   it('logged no unexpected errors', () => {
-    expect(unexpectedErrors((gateway as Gateway).logs)).toEqual([]);
+    expect(unexpectedErrors(stack.gateway.logs)).toEqual([]);
   });
 });

@@ -1,49 +1,29 @@
 /** `POST /rr/{subject}` against a real nats-server and the real gateway process. */
 import { randomBytes } from 'node:crypto';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
-import { startGateway, unexpectedErrors } from '../helpers/gateway.js';
-import type { Gateway } from '../helpers/gateway.js';
+import { unexpectedErrors } from '../helpers/gateway.js';
 import { headerValues, send } from '../helpers/http.js';
-import { startNatsServer } from '../helpers/nats-server.js';
-import type { NatsServer } from '../helpers/nats-server.js';
-import { connectResponder, replyHeaders, respond, uniqueSubject } from '../helpers/responders.js';
+import { replyHeaders, respond, uniqueSubject } from '../helpers/responders.js';
+import { useStack } from '../helpers/stack.js';
 
-let nats: NatsServer | undefined;
-let gateway: Gateway | undefined;
-let nc: NatsConnection | undefined;
-const cleanups: Array<() => void> = [];
-
-afterAll(async () => {
-  await nc?.close();
-  await gateway?.stop();
-  await nats?.stop();
-});
-afterEach(() => {
-  for (const undo of cleanups.splice(0)) undo();
-});
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  gateway = await startGateway({
-    config: {
-      nats: { servers: [nats.url] },
+const stack = useStack({
+  gateways: [
+    {
       requests: { timeout: '1s', maxTimeout: '1500ms' },
       rr: { allow: ['test.>', 'allowed.>', '_INBOX.>'], deny: ['test.denied.>', '$SYS.>'] },
     },
-  });
-  nc = await connectResponder(nats.url);
+  ],
 });
 
 function rr(subject: string): string {
-  return `${gateway?.url}/rr/${subject}`;
+  return `${stack.gateway.url}/rr/${subject}`;
 }
 
 async function echoOn(subject: string): Promise<void> {
-  cleanups.push(
-    await respond(nc as NatsConnection, subject, (msg) => {
+  stack.afterThisTest(
+    await respond(stack.nc, subject, (msg) => {
       const ct = msg.headers?.get('Content-Type');
       msg.respond(msg.data, ct ? { headers: replyHeaders([['Content-Type', ct]]) } : undefined);
     }),
@@ -95,8 +75,8 @@ describe('bodies', () => {
   it('forwards an empty body and returns an empty reply', async () => {
     const subject = uniqueSubject();
     let seenLength = -1;
-    cleanups.push(
-      await respond(nc as NatsConnection, subject, (msg) => {
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
         seenLength = msg.data.length;
         msg.respond(new Uint8Array(0));
       }),
@@ -124,8 +104,8 @@ describe('responders', () => {
       ['fast', 0],
       ['medium', 150],
     ] as const) {
-      cleanups.push(
-        await respond(nc as NatsConnection, subject, (msg) => {
+      stack.afterThisTest(
+        await respond(stack.nc, subject, (msg) => {
           setTimeout(() => msg.respond(name), delayMs);
         }),
       );
@@ -150,8 +130,8 @@ describe('responders', () => {
 
   it('treats a responder that sends an empty 503 status message like no responders', async () => {
     const subject = uniqueSubject();
-    cleanups.push(
-      await respond(nc as NatsConnection, subject, (msg) => {
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
         msg.respond(new Uint8Array(0), { headers: natsHeaders(503, 'No Responders') });
       }),
     );
@@ -170,7 +150,7 @@ describe('responders', () => {
 describe('timeouts', () => {
   it('answers 504 after the timeout the caller asked for with ?timeout=', async () => {
     const subject = uniqueSubject();
-    cleanups.push(await respond(nc as NatsConnection, subject, () => undefined));
+    stack.afterThisTest(await respond(stack.nc, subject, () => undefined));
     const started = Date.now();
     const res = await send(rr(`${subject}?timeout=300ms`), { body: 'x' });
     const elapsed = Date.now() - started;
@@ -182,7 +162,7 @@ describe('timeouts', () => {
 
   it('accepts Request-Timeout in milliseconds, and ?timeout= wins over it', async () => {
     const subject = uniqueSubject();
-    cleanups.push(await respond(nc as NatsConnection, subject, () => undefined));
+    stack.afterThisTest(await respond(stack.nc, subject, () => undefined));
     const viaHeader = await send(rr(subject), { body: 'x', headers: { 'Request-Timeout': '200' } });
     expect(expectProblem(viaHeader, 504, 'timeout').detail).toContain('200 ms');
     const both = await send(rr(`${subject}?timeout=250ms`), {
@@ -194,7 +174,7 @@ describe('timeouts', () => {
 
   it('caps a longer timeout at requests.maxTimeout', async () => {
     const subject = uniqueSubject();
-    cleanups.push(await respond(nc as NatsConnection, subject, () => undefined));
+    stack.afterThisTest(await respond(stack.nc, subject, () => undefined));
     const res = await send(rr(`${subject}?timeout=1m`), { body: 'x' });
     expect(expectProblem(res, 504, 'timeout').detail).toContain('1500 ms');
   });
@@ -279,13 +259,13 @@ describe('routing', () => {
   });
 
   it('answers unknown paths with a 404 problem', async () => {
-    expectProblem(await send(`${gateway?.url}/nope`, { method: 'GET' }), 404, 'not-found');
+    expectProblem(await send(`${stack.gateway.url}/nope`, { method: 'GET' }), 404, 'not-found');
   });
 
   it('serves /healthz and /readyz while connected', async () => {
-    const health = await send(`${gateway?.url}/healthz`, { method: 'GET' });
+    const health = await send(`${stack.gateway.url}/healthz`, { method: 'GET' });
     expect(health.status).toBe(200);
-    const ready = await send(`${gateway?.url}/readyz`, { method: 'GET' });
+    const ready = await send(`${stack.gateway.url}/readyz`, { method: 'GET' });
     expect(ready.status).toBe(200);
   });
 });
@@ -294,8 +274,8 @@ describe('request ids and logs', () => {
   it("keeps the caller's sane X-Request-Id and sends it to NATS", async () => {
     const subject = uniqueSubject();
     let seen: string | undefined;
-    cleanups.push(
-      await respond(nc as NatsConnection, subject, (msg) => {
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
         seen = msg.headers?.get('X-Request-Id');
         msg.respond('ok');
       }),
@@ -320,7 +300,7 @@ describe('request ids and logs', () => {
     const subject = uniqueSubject();
     await echoOn(subject);
     await send(rr(subject), { body: 'x', headers: { 'X-Request-Id': 'log-check-1' } });
-    const line = await (gateway as Gateway).waitForLog(
+    const line = await stack.gateway.waitForLog(
       (l) => l.requestId === 'log-check-1' && l.msg === 'request',
     );
     expect(line).toMatchObject({
@@ -334,6 +314,6 @@ describe('request ids and logs', () => {
   });
 
   it('logged no unexpected errors', () => {
-    expect(unexpectedErrors((gateway as Gateway).logs)).toEqual([]);
+    expect(unexpectedErrors(stack.gateway.logs)).toEqual([]);
   });
 });
