@@ -22,6 +22,16 @@ export class InvalidSubjectError extends GatewayError {
   }
 }
 
+/** A path parameter of a mapped route cannot be one subject token (dots, wildcards, control characters, empty). */
+export class InvalidParameterError extends GatewayError {
+  constructor(
+    readonly parameter: string,
+    readonly reason: string,
+  ) {
+    super(`path parameter '${parameter}' cannot be used: ${reason}`);
+  }
+}
+
 /** The subject is valid but the configuration does not let callers reach it. */
 export class SubjectForbiddenError extends GatewayError {
   constructor(readonly subject: string) {

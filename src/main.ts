@@ -1,38 +1,44 @@
 /**
  * Composition root: config → NATS → HTTP, signals, and the only `process.exit`.
- * Usage: node dist/main.js [--config file.yaml]   (or GATEWAY_CONFIG; NATS_URL, PORT, HOST override)
+ * Usage: node dist/main.js [--config file.yaml]            run the gateway
+ *        node dist/main.js validate [--config file.yaml]   check a config, exit 0 or 1
+ * (or GATEWAY_CONFIG; NATS_URL, PORT, HOST and LOG_LEVEL override the file)
  */
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
+import { loadBaseOpenApi } from './http/openapi.js';
 import { createLogger } from './log.js';
 import { NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
 
 const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
+/** Sections a reload cannot change: they shape the listener, the NATS connection and the logger. */
+const RESTART_ONLY = ['http', 'nats', 'log'] as const;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: { config: { type: 'string', short: 'c' } },
+    allowPositionals: true,
     strict: true,
   });
   const configPath = values.config ?? process.env.GATEWAY_CONFIG ?? DEFAULT_CONFIG_PATH;
-
-  let config: Config;
-  try {
-    config = await loadConfig(configPath, process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`nats-http-gateway: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+  const command = positionals[0] ?? 'run';
+  if (command === 'validate') return validate(configPath);
+  if (command !== 'run') {
+    process.stderr.write(
+      `nats-http-gateway: unknown command '${command}' (use 'validate' or nothing)\n`,
+    );
+    process.exit(1);
   }
 
+  const config = await loadConfigOrExit(configPath);
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.log.level });
+  const openApi = await loadBaseOpenApi();
   const nats = NatsClient.start({
     servers: config.nats.servers,
     name: config.nats.name,
@@ -43,12 +49,25 @@ async function main(): Promise<void> {
     logger,
   });
   const lifecycle = new Lifecycle();
-  const app = createApp({ config, nats, lifecycle, logger });
+  let app = createApp({ config, nats, lifecycle, logger, openApi });
   const { server } = await startHttpServer({
-    app,
+    // Looked up per request, so a reload swaps the app without touching the listener.
+    fetch: (request, env) => app.fetch(request, env),
     host: config.http.host,
     port: config.http.port,
     logger,
+  });
+  logger.info(
+    { routes: config.routes.length, rr: config.rr.enabled, configPath },
+    'configuration loaded',
+  );
+
+  let running = config;
+  process.on('SIGHUP', () => {
+    void reload(configPath, running, logger, (next) => {
+      app = createApp({ config: next, nats, lifecycle, logger, openApi });
+      running = next;
+    });
   });
 
   let stopping = false;
@@ -76,6 +95,58 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** `validate`: the same checks and messages as start-up, for CI of the repos that hold the YAML. */
+async function validate(configPath: string): Promise<void> {
+  const config = await loadConfigOrExit(configPath);
+  process.stdout.write(
+    `nats-http-gateway: ${configPath} is valid (${config.routes.length} route${config.routes.length === 1 ? '' : 's'}, /rr ${config.rr.enabled ? 'enabled' : 'disabled'})\n`,
+  );
+  process.exit(0);
+}
+
+async function loadConfigOrExit(configPath: string): Promise<Config> {
+  try {
+    return await loadConfig(configPath, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`nats-http-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/**
+ * SIGHUP: re-reads the file; a valid one replaces routes, /rr, header and timeout policy for new
+ * requests (running ones finish on the old app); an invalid one changes nothing.
+ */
+async function reload(
+  configPath: string,
+  running: Config,
+  logger: Logger,
+  swap: (next: Config) => void,
+): Promise<void> {
+  let next: Config;
+  try {
+    next = await loadConfig(configPath, process.env);
+  } catch (err) {
+    const issues = err instanceof ConfigError ? err.issues : [String(err)];
+    logger.error({ configPath, issues }, 'config reload failed; keeping the running config');
+    return;
+  }
+  const needRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(next[key], running[key]));
+  if (needRestart.length > 0) {
+    logger.warn(
+      { sections: needRestart },
+      'these sections changed but only take effect after a restart',
+    );
+  }
+  // Keep the running connection-level sections so the app never disagrees with the connection.
+  const effective: Config = { ...next, http: running.http, nats: running.nats, log: running.log };
+  swap(Object.freeze(effective));
+  logger.info({ configPath, routes: next.routes.length, rr: next.rr.enabled }, 'config reloaded');
 }
 
 main().catch((err: unknown) => {

@@ -5,14 +5,16 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
-import type { Hono } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { GatewayEnv } from './http/context.js';
 import type { Lifecycle } from './http/lifecycle.js';
+
+/** What answers each request; `main.ts` points it at the current app so a reload can swap apps. */
+export type FetchHandler = (request: Request, env: HttpBindings) => Response | Promise<Response>;
 
 /** Options for {@link startHttpServer}. */
 export interface HttpServerOptions {
-  app: Hono<GatewayEnv>;
+  fetch: FetchHandler;
   host: string;
   port: number;
   logger: Logger;
@@ -26,12 +28,14 @@ export interface RunningServer {
 
 /** Listens on `host:port` (0 picks a free port) and resolves once the socket is bound. */
 export async function startHttpServer({
-  app,
+  fetch,
   host,
   port,
   logger,
 }: HttpServerOptions): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createAdaptorServer({
+    fetch: fetch as (request: Request, env: unknown) => Promise<Response>,
+  }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

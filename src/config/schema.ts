@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { MAX_TIMER_MS, parseDurationMs } from '../duration.js';
 import { patternProblem } from '../subject.js';
+import { checkRoutes } from './route-checks.js';
 
 /** A duration (`250ms`, `5s`, `1m`, or whole ms) as positive milliseconds a timer can honour. */
 const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -84,24 +85,80 @@ const RrSchema = z.strictObject({
   deny: z.array(subjectPattern).default(['$SYS.>', '$JS.>', '$KV.>', '$O.>', '_INBOX.>']),
 });
 
+const headerValue = z
+  .string()
+  .regex(/^[\t\x20-\x7e]*$/, 'must be printable ASCII (no control characters)');
+
+/** The header policy's keys; the same at the top level and on a route (route over global over default). */
+const headerPolicyShape = {
+  /** How request header names are spelled on NATS. */
+  case: z.enum(['canonical', 'preserve']),
+  /** Request headers never forwarded. */
+  drop: z.array(headerName),
+  /** Names to forward even though `drop` lists them (e.g. authorization for one route). */
+  forward: z.array(headerName),
+  /** Static headers sent with every request; they replace caller headers of the same name. */
+  add: z.record(
+    z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header name'),
+    headerValue,
+  ),
+};
+
 const HeadersSchema = z.strictObject({
-  case: z.enum(['canonical', 'preserve']).default('canonical'),
-  drop: z.array(headerName).default(['authorization', 'cookie', 'proxy-authorization']),
+  case: headerPolicyShape.case.default('canonical'),
+  drop: headerPolicyShape.drop.default(['authorization', 'cookie', 'proxy-authorization']),
+  forward: headerPolicyShape.forward.default([]),
+  add: headerPolicyShape.add.default({}),
 });
+
+const RouteHeadersSchema = z.strictObject({
+  case: headerPolicyShape.case.optional(),
+  drop: headerPolicyShape.drop.optional(),
+  forward: headerPolicyShape.forward.optional(),
+  add: headerPolicyShape.add.optional(),
+});
+
+/** Methods a route may name; ANY matches every method. HEAD is always answered by the GET route. */
+export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const routeMethod = z
+  .string()
+  .transform((m) => m.toUpperCase())
+  .pipe(z.enum([...ROUTE_METHODS, 'ANY']));
+
+const RouteSchema = z.strictObject({
+  /** One method, a list, or ANY. */
+  method: z
+    .union([routeMethod, z.array(routeMethod).min(1)])
+    .transform((m) => (Array.isArray(m) ? m : [m])),
+  /** Hono-style path template: /users/:id, /items/:id{[0-9]+}. */
+  path: z.string(),
+  /** Subject template with {param} placeholders from the path. */
+  subject: z.string(),
+  /** Overrides requests.timeout for this route (still capped by requests.maxTimeout). */
+  timeout: durationMs.optional(),
+  /** Overrides keys of the top-level header policy for this route. */
+  headers: RouteHeadersSchema.optional(),
+});
+
+/** One mapped route, validated. */
+export type RouteConfig = z.output<typeof RouteSchema>;
 
 const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 /** The whole configuration file. Every section may be omitted and takes its defaults. */
-export const ConfigSchema = z.strictObject({
-  http: HttpSchema.default(HttpSchema.parse({})),
-  nats: NatsSchema.default(NatsSchema.parse({})),
-  requests: RequestsSchema.default(RequestsSchema.parse({})),
-  rr: RrSchema.default(RrSchema.parse({})),
-  headers: HeadersSchema.default(HeadersSchema.parse({})),
-  log: LogSchema.default(LogSchema.parse({})),
-});
+export const ConfigSchema = z
+  .strictObject({
+    http: HttpSchema.default(HttpSchema.parse({})),
+    nats: NatsSchema.default(NatsSchema.parse({})),
+    requests: RequestsSchema.default(RequestsSchema.parse({})),
+    rr: RrSchema.default(RrSchema.parse({})),
+    headers: HeadersSchema.default(HeadersSchema.parse({})),
+    routes: z.array(RouteSchema).default([]),
+    log: LogSchema.default(LogSchema.parse({})),
+  })
+  .superRefine(checkRoutes);
 
 /** Validated configuration, as the rest of the gateway sees it. */
 export type Config = z.output<typeof ConfigSchema>;

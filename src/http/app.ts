@@ -5,13 +5,16 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { GatewayError, RouteNotFoundError } from '../errors.js';
+import { GatewayError, InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
 import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
+import { mergeRoutes } from './openapi.js';
+import type { OpenApiDocument } from './openapi.js';
 import { problemResponse, toProblem } from './problem.js';
 import { requestIdFrom } from './request-id.js';
+import { compileRoutes, emptyParameterIn, mountRoutes } from './routes.js';
 import { mountRequestReply } from './rr.js';
 
 /** Everything the app needs, handed in by `main.ts`. */
@@ -20,11 +23,24 @@ export interface AppOptions {
   nats: RequestReply;
   lifecycle: Lifecycle;
   logger: Logger;
+  /** The static `openapi.yaml`, merged with the routes for `/openapi.json`. */
+  openApi: OpenApiDocument;
 }
 
-/** Builds the gateway's HTTP app. */
-export function createApp({ config, nats, lifecycle, logger }: AppOptions): Hono<GatewayEnv> {
+/**
+ * Builds the gateway's HTTP app for one config. A reload builds a new app and swaps it in; requests
+ * already running finish in the app they started in.
+ */
+export function createApp({
+  config,
+  nats,
+  lifecycle,
+  logger,
+  openApi,
+}: AppOptions): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
+  const routes = compileRoutes(config);
+  const liveOpenApi = JSON.stringify(mergeRoutes(openApi, config, routes));
 
   app.use(async function accessLog(c, next) {
     const started = performance.now();
@@ -56,11 +72,21 @@ export function createApp({ config, nats, lifecycle, logger }: AppOptions): Hono
   });
 
   mountHealth(app, nats, lifecycle);
+  app.get('/openapi.json', (c) => {
+    c.set('route', '/openapi.json');
+    return c.body(liveOpenApi, 200, { 'Content-Type': 'application/json' });
+  });
+  // Mapped routes first: they take precedence over /rr.
+  mountRoutes(app, { config, routes, nats });
   if (config.rr.enabled) mountRequestReply(app, { config, nats });
 
-  app.notFound((c) =>
-    problemResponse(toProblem(new RouteNotFoundError(c.req.path)), c.get('requestId')),
-  );
+  app.notFound(function notFound(c) {
+    const empty = emptyParameterIn(routes, c.req.path);
+    const err = empty
+      ? new InvalidParameterError(empty, 'it is empty')
+      : new RouteNotFoundError(c.req.path);
+    return problemResponse(toProblem(err), c.get('requestId'));
+  });
 
   app.onError(function renderProblem(err, c) {
     const problem = toProblem(err);

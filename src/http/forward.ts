@@ -1,24 +1,31 @@
 /**
  * The one code path that carries an HTTP request to NATS and the reply back. `/rr` and mapped routes
- * differ only in how they find the subject and which limits apply.
+ * differ only in how they find the subject and which policy applies.
  */
 import type { Context } from 'hono';
-import { NatsUnavailableError } from '../errors.js';
-import type { RequestReply } from '../request-reply.js';
+import type { EffectivePolicy } from '../config/effective.js';
+import { NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
+import type { HeaderList, RequestReply } from '../request-reply.js';
+import { subjectMatches } from '../subject.js';
 import { readBody } from './body.js';
 import type { GatewayEnv } from './context.js';
-import { requestHeadersToNats } from './header-policy.js';
-import type { RequestHeaderOptions } from './header-policy.js';
+import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
 import { requestTimeoutMs } from './request-timeout.js';
-import type { TimeoutLimits } from './request-timeout.js';
 
 /** Where and how to forward one request. */
 export interface ForwardTarget {
   subject: string;
-  timeouts: TimeoutLimits;
-  headers: RequestHeaderOptions;
+  policy: EffectivePolicy;
+  /** The route template that matched, sent as `X-Gateway-Route`. */
+  route: string;
+  /** Decoded path parameters, each sent as `X-Gateway-Param-<name>`. */
+  params?: Readonly<Record<string, string>>;
 }
+
+// RFC 9110 §9.3: these carry no content the gateway should forward.
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
+const EMPTY = new Uint8Array(0);
 
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
@@ -26,15 +33,20 @@ export async function forward(
   nats: RequestReply,
   target: ForwardTarget,
 ): Promise<Response> {
-  const timeoutMs = requestTimeoutMs(
-    c.req.query('timeout'),
-    c.req.header('request-timeout'),
-    target.timeouts,
-  );
+  const { subject, policy } = target;
+  // A reply subject of the gateway's own: publishing there could resolve another caller's request.
+  if (subjectMatches(`${nats.inboxPrefix}.>`, subject)) throw new SubjectForbiddenError(subject);
+  const timeoutMs = requestTimeoutMs(c.req.query('timeout'), c.req.header('request-timeout'), {
+    defaultMs: policy.timeoutMs,
+    maxMs: policy.maxTimeoutMs,
+  });
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const { incoming, outgoing } = c.env;
-  const payload = await readBody(incoming, nats.maxPayloadBytes);
-  const headers = requestHeadersToNats(incoming.rawHeaders, target.headers);
+  const method = c.req.method;
+  const payload = BODYLESS_METHODS.has(method)
+    ? EMPTY
+    : await readBody(incoming, nats.maxPayloadBytes);
+  const headers = natsRequestHeaders(incoming.rawHeaders, incoming.url ?? '/', method, target);
   headers.push(['X-Request-Id', c.get('requestId')]);
 
   // A caller that hangs up should not keep its pending reply (and its memory) until the timeout.
@@ -45,7 +57,7 @@ export async function forward(
   outgoing.once('close', onClose);
   try {
     const reply = await nats.request({
-      subject: target.subject,
+      subject,
       payload,
       headers,
       timeoutMs,
@@ -58,4 +70,30 @@ export async function forward(
   } finally {
     outgoing.off('close', onClose);
   }
+}
+
+/** The caller's headers under the policy, the policy's static headers, then the request context. */
+function natsRequestHeaders(
+  rawHeaders: string[],
+  url: string,
+  method: string,
+  target: ForwardTarget,
+): HeaderList {
+  const { policy } = target;
+  let headers = requestHeadersToNats(rawHeaders, policy);
+  if (policy.add.length > 0) {
+    const replaced = new Set(policy.add.map(([name]) => name.toLowerCase()));
+    headers = headers.filter(([name]) => !replaced.has(name.toLowerCase()));
+    headers.push(...policy.add);
+  }
+  const queryAt = url.indexOf('?');
+  headers.push([`${CONTEXT_HEADER_PREFIX}Method`, method]);
+  headers.push([`${CONTEXT_HEADER_PREFIX}Path`, queryAt === -1 ? url : url.slice(0, queryAt)]);
+  if (queryAt !== -1 && queryAt < url.length - 1)
+    headers.push([`${CONTEXT_HEADER_PREFIX}Query`, url.slice(queryAt + 1)]);
+  headers.push([`${CONTEXT_HEADER_PREFIX}Route`, target.route]);
+  for (const [name, value] of Object.entries(target.params ?? {})) {
+    headers.push([`${CONTEXT_HEADER_PREFIX}Param-${name}`, value]);
+  }
+  return headers;
 }

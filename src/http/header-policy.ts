@@ -9,10 +9,17 @@ export type HeaderCase = 'canonical' | 'preserve';
 
 /** Options for {@link requestHeadersToNats}. */
 export interface RequestHeaderOptions {
-  case: HeaderCase;
+  headerCase: HeaderCase;
   /** Lowercased names never forwarded (credentials by default). */
   drop: ReadonlySet<string>;
 }
+
+/**
+ * Prefix of the request-context headers the gateway itself sends to NATS (method, path, query,
+ * route, parameters). Callers cannot send names under it, so a responder can trust them.
+ */
+export const CONTEXT_HEADER_PREFIX = 'X-Gateway-';
+const CONTEXT_PREFIX_LOWER = CONTEXT_HEADER_PREFIX.toLowerCase();
 
 // Per RFC 9110 §7.6.1 these describe one hop (or the framing of this message), not the request.
 const HOP_BY_HOP = new Set([
@@ -81,7 +88,7 @@ function textToLatin1(value: string): string {
 /**
  * Request headers to send to NATS, from Node's `rawHeaders` (the caller's own spelling and order):
  * drops hop-by-hop and framing headers (and those `Connection` names), the drop list, headers the
- * gateway consumes, and client-sent `Nats-*` names, which NATS reserves.
+ * gateway consumes, client-sent `Nats-*` names (reserved by NATS) and `X-Gateway-*` names (ours).
  */
 export function requestHeadersToNats(
   rawHeaders: readonly string[],
@@ -101,12 +108,13 @@ export function requestHeadersToNats(
       isHopByHop(lower) ||
       CONSUMED_REQUEST.has(lower) ||
       options.drop.has(lower) ||
-      lower.startsWith('nats-')
+      lower.startsWith('nats-') ||
+      lower.startsWith(CONTEXT_PREFIX_LOWER)
     ) {
       continue;
     }
     out.push([
-      options.case === 'canonical' ? canonicalHeaderName(name) : name,
+      options.headerCase === 'canonical' ? canonicalHeaderName(name) : name,
       latin1ToText(rawHeaders[i + 1] as string),
     ]);
   }

@@ -7,6 +7,7 @@ import {
   BadReplyError,
   BadRequestError,
   GatewayError,
+  InvalidParameterError,
   InvalidSubjectError,
   InvalidTimeoutError,
   MethodNotAllowedError,
@@ -24,6 +25,7 @@ import {
 export const PROBLEM_TYPES = {
   'bad-request': { status: 400, title: 'Bad request' },
   'invalid-subject': { status: 400, title: 'Invalid subject' },
+  'invalid-parameter': { status: 400, title: 'Invalid path parameter' },
   'invalid-timeout': { status: 400, title: 'Invalid timeout' },
   'subject-forbidden': { status: 403, title: 'Subject not allowed' },
   'not-found': { status: 404, title: 'Not found' },
@@ -68,6 +70,7 @@ export function toProblem(err: unknown): Problem {
     return problem('internal-error', 'the gateway failed to handle this request; see its logs');
   }
   if (err instanceof InvalidSubjectError) return problem('invalid-subject', err.message);
+  if (err instanceof InvalidParameterError) return problem('invalid-parameter', err.message);
   if (err instanceof SubjectForbiddenError) return problem('subject-forbidden', err.message);
   if (err instanceof InvalidTimeoutError) return problem('invalid-timeout', err.message);
   if (err instanceof BadRequestError) return problem('bad-request', err.message);

@@ -31,7 +31,10 @@ describe('parseConfig', () => {
     expect(config.headers).toEqual({
       case: 'canonical',
       drop: ['authorization', 'cookie', 'proxy-authorization'],
+      forward: [],
+      add: {},
     });
+    expect(config.routes).toEqual([]);
   });
 
   it('accepts durations as text or whole milliseconds', () => {

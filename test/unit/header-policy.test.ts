@@ -5,7 +5,7 @@ import {
   requestHeadersToNats,
 } from '../../src/http/header-policy.js';
 
-const canonical = { case: 'canonical' as const, drop: new Set(['authorization']) };
+const canonical = { headerCase: 'canonical' as const, drop: new Set(['authorization']) };
 
 describe('canonicalHeaderName', () => {
   it.each([
@@ -55,9 +55,9 @@ describe('requestHeadersToNats', () => {
   });
 
   it('preserves spelling when asked', () => {
-    expect(requestHeadersToNats(['x-MiXeD', 'v'], { case: 'preserve', drop: new Set() })).toEqual([
-      ['x-MiXeD', 'v'],
-    ]);
+    expect(
+      requestHeadersToNats(['x-MiXeD', 'v'], { headerCase: 'preserve', drop: new Set() }),
+    ).toEqual([['x-MiXeD', 'v']]);
   });
 });
 

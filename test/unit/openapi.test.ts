@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
+import type { OpenApiDocument } from '../../src/http/openapi.js';
 import { PROBLEM_TYPES, problemTypeUri } from '../../src/http/problem.js';
 import type { ProblemSlug } from '../../src/http/problem.js';
 import type { RequestReply } from '../../src/request-reply.js';
@@ -56,6 +57,7 @@ describe('openapi.yaml', () => {
       nats: offline,
       lifecycle: new Lifecycle(),
       logger: pino({ level: 'silent' }),
+      openApi: doc as unknown as OpenApiDocument,
     });
     const served = new Set(
       app.routes

@@ -1,0 +1,94 @@
+/**
+ * `GET /openapi.json`: the static `openapi.yaml` merged with the configured routes, so an API
+ * gateway or a client generator can import the live API.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { Config } from '../config/schema.js';
+import type { CompiledRoute } from './routes.js';
+
+/** An OpenAPI document as plain JSON. */
+export type OpenApiDocument = Record<string, unknown> & {
+  paths: Record<string, Record<string, unknown>>;
+};
+
+/** `openapi.yaml` sits at the package root: two levels above both `src/http/` and `dist/http/`. */
+export const OPENAPI_FILE = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
+
+/** Reads and parses the static document. */
+export async function loadBaseOpenApi(file: string = OPENAPI_FILE): Promise<OpenApiDocument> {
+  return parse(await readFile(file, 'utf8')) as OpenApiDocument;
+}
+
+const PROBLEM_REFS: Record<string, string> = {
+  '400': 'BadRequest',
+  '413': 'PayloadTooLarge',
+  '500': 'InternalError',
+  '502': 'BadGatewayReply',
+  '503': 'Unavailable',
+  '504': 'Timeout',
+};
+const BODYLESS = new Set(['GET', 'DELETE']);
+
+/** The base document with `/rr` (when enabled) and one path item per configured route path. */
+export function mergeRoutes(
+  base: OpenApiDocument,
+  config: Config,
+  routes: readonly CompiledRoute[],
+): OpenApiDocument {
+  const doc = structuredClone(base);
+  if (!config.rr.enabled) delete doc.paths['/rr/{subject}'];
+  for (const route of routes) {
+    const item = (doc.paths[route.path.openApiPath] ??= {
+      parameters: route.path.params.map((name) => ({
+        name,
+        in: 'path',
+        required: true,
+        description:
+          'Becomes one subject token: no dots, wildcards, whitespace or control characters.',
+        schema: route.path.patterns[name]
+          ? { type: 'string', pattern: `^${route.path.patterns[name]}$` }
+          : { type: 'string' },
+      })),
+    });
+    for (const method of route.methods) {
+      item[method.toLowerCase()] = operationFor(route, method);
+    }
+  }
+  return doc;
+}
+
+function operationFor(route: CompiledRoute, method: string): Record<string, unknown> {
+  const responses: Record<string, unknown> = {
+    '200': {
+      description:
+        'The first reply, byte for byte (a reply may set another status with Status-Code).',
+      content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+    },
+  };
+  for (const [status, ref] of Object.entries(PROBLEM_REFS)) {
+    if (status === '413' && BODYLESS.has(method)) continue;
+    responses[status] = { $ref: `#/components/responses/${ref}` };
+  }
+  return {
+    operationId: `route${route.index}${method[0]}${method.slice(1).toLowerCase()}`,
+    summary: `${method} ${route.path.source} → NATS ${route.subject.source}`,
+    tags: ['routes'],
+    'x-nats-subject': route.subject.source,
+    parameters: [
+      { $ref: '#/components/parameters/timeoutQuery' },
+      { $ref: '#/components/parameters/requestTimeoutHeader' },
+      { $ref: '#/components/parameters/requestIdHeader' },
+    ],
+    ...(BODYLESS.has(method)
+      ? {}
+      : {
+          requestBody: {
+            required: false,
+            content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+          },
+        }),
+    responses,
+  };
+}
