@@ -21,7 +21,7 @@ export interface HttpResult {
 export interface SendOptions {
   method?: string;
   headers?: OutgoingHttpHeaders;
-  body?: string | Buffer | Uint8Array;
+  body?: string | Buffer | Uint8Array | undefined;
   /** Send the body in chunks without Content-Length. */
   chunked?: boolean;
   agent?: Agent;
