@@ -32,7 +32,7 @@ echo "==> nats-server at $NATS_URL"
 
 node examples/responders.mjs &
 pids+=($!)
-node dist/main.js --config config/gateway.yaml &
+node dist/main.js --config config/demo.yaml &
 pids+=($!)
 
 cat <<MSG
@@ -42,6 +42,8 @@ cat <<MSG
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.nobody --data x                   # 503
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.greet                             # service error 400
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.headers -H 'X-Multi: a' -H 'X-Multi: b'
+  curl -sS localhost:${PORT:-8080}/headers/alice?verbose=1                         # a mapped route
+  curl -sS localhost:${PORT:-8080}/openapi.json                                    # the live API
 Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"

@@ -29,11 +29,15 @@ export interface Gateway {
   url: string;
   port: number;
   pid: number;
+  /** The config file the gateway was started with; rewrite it and send SIGHUP to reload. */
+  configFile: string;
   logs: LogLine[];
   /** Resolves with the first log line matching `predicate` (already seen or still to come). */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Sends a signal and resolves with the exit code. */
   signal(signal: NodeJS.Signals): Promise<number | null>;
+  /** Sends a signal without waiting for anything. */
+  kill(signal: NodeJS.Signals): void;
   /** Exit code promise. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -114,12 +118,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       url: `http://127.0.0.1:${port}`,
       port,
       pid: child.pid as number,
+      configFile,
       logs,
       waitForLog,
       exited,
       async signal(signal) {
         child.kill(signal);
         return exited;
+      },
+      kill(signal) {
+        child.kill(signal);
       },
       stop: cleanup,
     };

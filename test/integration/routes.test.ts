@@ -1,5 +1,6 @@
 /** Mapped routes against a real nats-server and the real gateway process. */
 import type { Msg } from '@nats-io/transport-node';
+import { validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import type { Gateway } from '../helpers/gateway.js';
@@ -199,7 +200,7 @@ describe('per-route policy', () => {
 });
 
 describe('openapi.json', () => {
-  it('merges the routes into the served document', async () => {
+  it('merges the routes into the served document, valid as OpenAPI 3.1', async () => {
     const res = await send(`${gw().url}/openapi.json`, { method: 'GET' });
     expect(res.status).toBe(200);
     const doc = res.json<{
@@ -217,6 +218,8 @@ describe('openapi.json', () => {
     expect(Object.keys(doc.paths['/orders/{region}/{id}'] ?? {})).toEqual(
       expect.arrayContaining(['post', 'put', 'delete']),
     );
+    const result = await validate(res.json<never>());
+    expect(result.valid ? [] : result.errors).toEqual([]);
     const noRr = await send(`${(stack.gateways[1] as Gateway).url}/openapi.json`, {
       method: 'GET',
     });

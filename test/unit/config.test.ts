@@ -97,3 +97,10 @@ describe('parseConfig', () => {
     expect(issuesOf('', { PORT: 'eighty' })[0]).toContain('PORT');
   });
 });
+
+describe('shipped config files', () => {
+  it.each(['config/gateway.yaml', 'config/demo.yaml'])('%s is valid', async (file) => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    await expect(loadConfig(file, {})).resolves.toBeDefined();
+  });
+});
