@@ -144,3 +144,37 @@ export function unexpectedErrors(
 ): LogLine[] {
   return logs.filter((l) => (l.level === 'error' || l.level === 'fatal') && !expected(l));
 }
+
+/** What a gateway process that ran to completion printed. */
+export interface GatewayRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `main.js` with `args` (before `--config`) on a config written from `yaml`, to completion:
+ * for commands and start-ups that are expected to exit (bad config, `validate`).
+ */
+export async function runGatewayToExit(
+  yaml: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<GatewayRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'nhg-run-'));
+  try {
+    const file = join(dir, 'gateway.yaml');
+    await writeFile(file, yaml);
+    const child = spawn(process.execPath, [GATEWAY_MAIN, ...args, '--config', file], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

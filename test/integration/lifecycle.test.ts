@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
-import { GATEWAY_MAIN, startGateway, unexpectedErrors } from '../helpers/gateway.js';
+import {
+  GATEWAY_MAIN,
+  runGatewayToExit,
+  startGateway,
+  unexpectedErrors,
+} from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import type { NatsServer } from '../helpers/nats-server.js';
@@ -25,42 +30,22 @@ async function natsWithResponder(): Promise<{ server: NatsServer; nc: NatsConnec
   return { server, nc };
 }
 
-/** Runs the gateway with a config text and collects its exit code and output. */
-async function runWithConfig(
-  yaml: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'nhg-cfg-'));
-  teardown.push(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'gateway.yaml');
-  await writeFile(file, yaml);
-  const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', file], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
-
 describe('configuration errors', () => {
   it('stops with exit code 1 naming an unknown key and its line; nothing listens', async () => {
-    const { code, stdout, stderr } = await runWithConfig('http:\n  port: 0\n  prot: 8080\n');
+    const { code, stdout, stderr } = await runGatewayToExit('http:\n  port: 0\n  prot: 8080\n');
     expect(code).toBe(1);
     expect(stderr).toContain("http: unknown key 'prot' (line 3)");
     expect(stdout).not.toContain('listening');
   });
 
   it('names the key path and reason of a bad value', async () => {
-    const { code, stderr } = await runWithConfig('requests:\n  timeout: soon\n');
+    const { code, stderr } = await runGatewayToExit('requests:\n  timeout: soon\n');
     expect(code).toBe(1);
     expect(stderr).toContain("requests.timeout: 'soon' is not a duration");
   });
 
   it('reports every problem at once', async () => {
-    const { code, stderr } = await runWithConfig(
+    const { code, stderr } = await runGatewayToExit(
       'rr:\n  allow: ["a.>.b"]\nheaders:\n  case: upper\n',
     );
     expect(code).toBe(1);

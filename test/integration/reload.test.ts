@@ -1,39 +1,17 @@
 /** Operator tools: `validate` and SIGHUP reload with requests in flight. */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { GATEWAY_MAIN, unexpectedErrors } from '../helpers/gateway.js';
+import { runGatewayToExit, unexpectedErrors } from '../helpers/gateway.js';
+import type { GatewayRun } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
 import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `reload${process.pid}`;
-const teardown: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const undo of teardown.splice(0)) await undo();
-});
 
 /** Runs `main.js validate` on a config text. */
-async function validate(
-  yaml: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'nhg-validate-'));
-  teardown.push(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'gateway.yaml');
-  await writeFile(file, yaml);
-  const child = spawn(process.execPath, [GATEWAY_MAIN, 'validate', '--config', file], {
-    env: { PATH: process.env.PATH ?? '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
+const validate = (yaml: string): Promise<GatewayRun> => runGatewayToExit(yaml, ['validate']);
 
 describe('validate', () => {
   it('exits 0 for a valid file and says what it holds', async () => {
