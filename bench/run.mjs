@@ -1,0 +1,353 @@
+// The benchmark: one command starts nats-server, the echo responder, the floors, the naive gateway
+// and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
+//   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight]
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadGenerator, runLoad } from './lib/load.mjs';
+import { cpuMicros, sampleRss } from './lib/proc.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    targets: { type: 'string', default: 'nats-floor,http-floor,naive,gateway' },
+    workers: { type: 'string', default: '1' },
+    'no-inflight': { type: 'boolean', default: false },
+    inflight: { type: 'string', default: '10000' },
+  },
+});
+
+const PLAN = args.quick
+  ? { payloads: [128, 16384], concurrency: [1, 64], reps: 1, warmMs: 1000, measureMs: 3000 }
+  : {
+      payloads: [128, 16384],
+      concurrency: [1, 16, 64, 256],
+      reps: 3,
+      warmMs: 1000,
+      measureMs: 3000,
+    };
+const TARGETS = args.targets.split(',');
+const work = mkdtempSync(join(tmpdir(), 'nhg-bench-'));
+const children = [];
+const generator = loadGenerator();
+
+function log(message) {
+  process.stderr.write(`${message}\n`);
+}
+
+function freePort() {
+  return new Promise((resolvePort) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(probe, what, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} did not become ready`);
+}
+
+function track(child) {
+  children.push(child);
+  return child;
+}
+
+function forkTarget(file, env) {
+  const child = track(
+    fork(join(import.meta.dirname, 'targets', file), [], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
+  const first = new Promise((res, rej) => {
+    child.once('message', res);
+    child.once('exit', (code) => rej(new Error(`${file} exited (${code})`)));
+  });
+  return { child, first };
+}
+
+async function startNats() {
+  const bin = spawnSyncPath();
+  const child = track(
+    spawn(bin, ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', work], { stdio: 'ignore' }),
+  );
+  const file = join(work, `nats-server_${child.pid}.ports`);
+  let url;
+  await waitFor(async () => {
+    url = JSON.parse(readFileSync(file, 'utf8')).nats?.[0];
+    return Boolean(url);
+  }, 'nats-server');
+  return url;
+}
+
+function spawnSyncPath() {
+  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {
+    try {
+      readFileSync(join(dir, 'nats-server'), { flag: 'r' }).length;
+      return join(dir, 'nats-server');
+    } catch {
+      // keep looking
+    }
+  }
+  throw new Error('nats-server not found (see README)');
+}
+
+async function startGateway(natsUrl) {
+  const port = await freePort();
+  const configFile = join(work, 'gateway.yaml');
+  // The default config, as shipped (logging on), only pointed at this run's server and port.
+  writeFileSync(configFile, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
+  const child = track(
+    spawn(process.execPath, [join(ROOT, 'dist/main.js'), '--config', configFile], {
+      env: {
+        ...process.env,
+        NATS_URL: natsUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        GATEWAY_WORKERS: args.workers,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'gateway');
+  return { pid: child.pid, url: `${url}/rr/bench.echo`, base: url };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function measureHttp(target, cell) {
+  await runLoad({
+    generator,
+    url: target.url,
+    connections: cell.concurrency,
+    durationMs: PLAN.warmMs,
+    payloadBytes: cell.payloadBytes,
+    workDir: work,
+  });
+  const pids = target.pids ?? [target.pid];
+  const cpu0 = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+  const rss = pids.map((pid) => sampleRss(pid));
+  const load = await runLoad({
+    generator,
+    url: target.url,
+    connections: cell.concurrency,
+    durationMs: PLAN.measureMs,
+    payloadBytes: cell.payloadBytes,
+    workDir: work,
+  });
+  const cpu = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - cpu0;
+  const peakRss = rss.reduce((sum, s) => sum + s.stop(), 0);
+  return { ...load, cpuMicrosPerRequest: cpu / Math.max(1, load.requests), peakRssBytes: peakRss };
+}
+
+async function measureNatsFloor(target, cell) {
+  const ask = (m) =>
+    new Promise((res) => {
+      target.child.once('message', res);
+      target.child.send(m);
+    });
+  await ask({
+    concurrency: cell.concurrency,
+    durationMs: PLAN.warmMs,
+    payloadBytes: cell.payloadBytes,
+  });
+  const rss = sampleRss(target.child.pid);
+  const r = await ask({
+    concurrency: cell.concurrency,
+    durationMs: PLAN.measureMs,
+    payloadBytes: cell.payloadBytes,
+  });
+  return {
+    requests: r.requests,
+    errors: r.errors,
+    rps: r.requests / (r.elapsedMs / 1000),
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    cpuMicrosPerRequest: r.cpuMicros / Math.max(1, r.requests),
+    peakRssBytes: rss.stop(),
+  };
+}
+
+async function inflightTest(gateway, count) {
+  const client = fork(join(import.meta.dirname, 'lib/inflight-client.mjs'), [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(client);
+  const rss = sampleRss(gateway.pid, 25);
+  const result = await new Promise((res, rej) => {
+    client.once('message', res);
+    client.once('exit', (code) => rej(new Error(`in-flight client exited (${code})`)));
+    client.send({ url: `${gateway.base}/rr/bench.slow`, count });
+  });
+  return { ...result, peakRssBytes: rss.stop() };
+}
+
+const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+const mib = (b) => fmt(b / 1048576, 1);
+
+async function main() {
+  log(`==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}`);
+  const natsUrl = await startNats();
+  const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
+  await responder.first;
+
+  const targets = {};
+  for (const name of TARGETS) {
+    if (name === 'nats-floor') {
+      const t = forkTarget('nats-floor.mjs', { NATS_URL: natsUrl });
+      await t.first;
+      targets[name] = { child: t.child, measure: measureNatsFloor };
+    } else if (name === 'http-floor' || name === 'naive') {
+      const t = forkTarget(name === 'naive' ? 'naive-gateway.mjs' : 'http-floor.mjs', {
+        NATS_URL: natsUrl,
+      });
+      const { port } = await t.first;
+      targets[name] = {
+        pid: t.child.pid,
+        url: `http://127.0.0.1:${port}/rr/bench.echo`,
+        measure: measureHttp,
+      };
+    } else if (name === 'gateway') {
+      const g = await startGateway(natsUrl);
+      targets[name] = { ...g, measure: measureHttp };
+    }
+  }
+
+  const cells = PLAN.payloads.flatMap((payloadBytes) =>
+    PLAN.concurrency.map((concurrency) => ({ payloadBytes, concurrency })),
+  );
+  const samples = {};
+  for (let rep = 0; rep < PLAN.reps; rep++) {
+    for (const cell of cells) {
+      // Rotate the order each repetition so no target always runs first (or last) in a cell.
+      const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]);
+      for (const name of order) {
+        const r = await targets[name].measure(targets[name], cell);
+        const key = `${cell.payloadBytes}|${cell.concurrency}|${name}`;
+        (samples[key] ??= []).push(r);
+        log(
+          `rep ${rep + 1} ${cell.payloadBytes}B c=${cell.concurrency} ${name}: ${fmt(r.rps)} req/s p99 ${fmt(r.p99Ms, 2)} ms ${fmt(r.cpuMicrosPerRequest)} µs/req${r.errors ? ` errors ${r.errors}` : ''}`,
+        );
+      }
+    }
+  }
+
+  const rows = [];
+  for (const cell of cells) {
+    const m = {};
+    for (const name of TARGETS) {
+      const s = samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`];
+      m[name] = {
+        rps: median(s.map((x) => x.rps)),
+        p50Ms: median(s.map((x) => x.p50Ms)),
+        p99Ms: median(s.map((x) => x.p99Ms)),
+        cpuMicrosPerRequest: median(s.map((x) => x.cpuMicrosPerRequest)),
+        peakRssBytes: Math.max(...s.map((x) => x.peakRssBytes)),
+        errors: s.reduce((sum, x) => sum + (x.errors ?? 0), 0),
+      };
+    }
+    const combined =
+      m['http-floor'] && m['nats-floor']
+        ? 1 / (1 / m['http-floor'].rps + 1 / m['nats-floor'].rps)
+        : undefined;
+    rows.push({
+      ...cell,
+      targets: m,
+      combinedFloorRps: combined,
+      gatewayOverCombined: m.gateway && combined ? m.gateway.rps / combined : undefined,
+      gatewayOverNaive: m.gateway && m.naive ? m.gateway.rps / m.naive.rps : undefined,
+      p99GatewayOverNatsFloor:
+        m.gateway && m['nats-floor'] ? m.gateway.p99Ms / m['nats-floor'].p99Ms : undefined,
+    });
+  }
+
+  let inflight;
+  if (!args['no-inflight'] && targets.gateway) {
+    log(`==> ${args.inflight} requests in flight against a responder that answers after 1 s`);
+    inflight = await inflightTest(targets.gateway, Number(args.inflight));
+  }
+
+  // The table.
+  const out = [];
+  out.push(
+    `load generator: ${generator}; medians of ${PLAN.reps} repetition(s); ${PLAN.measureMs / 1000} s per measurement`,
+  );
+  out.push('');
+  out.push('| payload | conc | target | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    for (const name of TARGETS) {
+      const t = row.targets[name];
+      out.push(
+        `| ${row.payloadBytes} B | ${row.concurrency} | ${name} | ${fmt(t.rps)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${fmt(t.cpuMicrosPerRequest)} | ${mib(t.peakRssBytes)} |${t.errors ? ` errors: ${t.errors}` : ''}`,
+      );
+    }
+  }
+  out.push('');
+  out.push(
+    '| payload | conc | combined floor req/s | gateway / combined | gateway / naive | p99 gateway / p99 nats-floor |',
+  );
+  out.push('|---|---|---|---|---|---|');
+  for (const row of rows) {
+    out.push(
+      `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} |`,
+    );
+  }
+  if (inflight) {
+    out.push('');
+    out.push(
+      `in flight: ${inflight.ok}/${inflight.count} succeeded (statuses ${JSON.stringify(inflight.statuses)}) in ${fmt(inflight.elapsedMs)} ms; gateway peak RSS ${mib(inflight.peakRssBytes)} MiB`,
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (args.json) {
+    writeFileSync(
+      args.json,
+      JSON.stringify(
+        {
+          generator,
+          plan: PLAN,
+          workers: Number(args.workers),
+          rows,
+          inflight,
+          node: process.version,
+          date: new Date().toISOString(),
+        },
+        null,
+        2,
+      ),
+    );
+    log(`==> wrote ${args.json}`);
+  }
+}
+
+function cleanup() {
+  for (const child of children.reverse()) child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
+
+main()
+  .then(() => {
+    cleanup();
+    process.exit(0);
+  })
+  .catch((err) => {
+    log(`benchmark failed: ${err?.stack ?? err}`);
+    cleanup();
+    process.exit(1);
+  });
