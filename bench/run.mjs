@@ -2,7 +2,7 @@
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight]
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -78,9 +78,10 @@ function forkTarget(file, env) {
 }
 
 async function startNats() {
-  const bin = spawnSyncPath();
   const child = track(
-    spawn(bin, ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', work], { stdio: 'ignore' }),
+    spawn(natsServerBin(), ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', work], {
+      stdio: 'ignore',
+    }),
   );
   const file = join(work, `nats-server_${child.pid}.ports`);
   let url;
@@ -91,14 +92,10 @@ async function startNats() {
   return url;
 }
 
-function spawnSyncPath() {
+/** nats-server from PATH, else Debian's /usr/sbin one. */
+function natsServerBin() {
   for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {
-    try {
-      readFileSync(join(dir, 'nats-server'), { flag: 'r' }).length;
-      return join(dir, 'nats-server');
-    } catch {
-      // keep looking
-    }
+    if (existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
   }
   throw new Error('nats-server not found (see README)');
 }
