@@ -12,7 +12,7 @@ import { ConfigError } from './errors.js';
 import { createApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLogs } from './log.js';
 import { NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
 
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal during shutdown; exiting now');
+      flushLogs(logger);
       process.exit(1);
     }
     stopping = true;
@@ -86,9 +87,13 @@ async function main(): Promise<void> {
       drainNats: () => nats.drain(),
       logger,
     }).then(
-      () => process.exit(0),
+      () => {
+        flushLogs(logger);
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
+        flushLogs(logger);
         process.exit(1);
       },
     );

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { Lifecycle } from './http/lifecycle.js';
 
@@ -34,7 +35,12 @@ export async function startHttpServer({
   logger,
 }: HttpServerOptions): Promise<RunningServer> {
   const server = createAdaptorServer({
-    fetch: fetch as (request: Request, env: unknown) => Promise<Response>,
+    fetch: async function fetchAndSettle(request: Request, env: HttpBindings): Promise<Response> {
+      const response = await fetch(request, env);
+      // Handlers write to Node directly; Hono re-wraps HEAD answers in a new Response, which the
+      // adapter would try to write a second time. Once the head is out, nothing else may be written.
+      return env.outgoing.headersSent ? RESPONSE_ALREADY_SENT : response;
+    } as (request: Request, env: unknown) => Promise<Response>,
   }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

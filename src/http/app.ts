@@ -2,6 +2,7 @@
  * The Hono app: request id and access log around every request, the routes, and one error handler
  * that turns every failure into problem+json.
  */
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -12,10 +13,11 @@ import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import { mergeRoutes } from './openapi.js';
 import type { OpenApiDocument } from './openapi.js';
-import { problemResponse, toProblem } from './problem.js';
+import { toProblem } from './problem.js';
 import { requestIdFrom } from './request-id.js';
 import { compileRoutes, emptyParameterIn, mountRoutes } from './routes.js';
 import { mountRequestReply } from './rr.js';
+import { sendJson, sendProblem } from './send.js';
 
 /** Everything the app needs, handed in by `main.ts`. */
 export interface AppOptions {
@@ -44,27 +46,24 @@ export function createApp({
 
   app.use(async function accessLog(c, next) {
     const started = performance.now();
-    const requestId = requestIdFrom(c.req.header('x-request-id'));
-    const log = logger.child({ requestId });
+    const requestId = requestIdFrom(c.env.incoming.headers['x-request-id']);
     c.set('requestId', requestId);
-    c.set('log', log);
     c.set('route', 'unmatched');
     c.set('subject', undefined);
+    c.set('closeConnection', lifecycle.shuttingDown);
     lifecycle.requestStarted();
     try {
       await next();
     } finally {
       lifecycle.requestFinished();
     }
-    c.res.headers.set('X-Request-Id', requestId);
-    // Keep-alive connections outlive `server.close()`; tell their clients to reconnect elsewhere.
-    if (lifecycle.shuttingDown) c.res.headers.set('Connection', 'close');
-    log.info(
+    logger.info(
       {
+        requestId,
         method: c.req.method,
         route: c.get('route'),
         subject: c.get('subject'),
-        status: c.res.status,
+        status: c.env.outgoing.statusCode,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       },
       'request',
@@ -74,7 +73,7 @@ export function createApp({
   mountHealth(app, nats, lifecycle);
   app.get('/openapi.json', (c) => {
     c.set('route', '/openapi.json');
-    return c.body(liveOpenApi, 200, { 'Content-Type': 'application/json' });
+    return sendJson(c, 200, liveOpenApi);
   });
   // Mapped routes first: they take precedence over /rr.
   mountRoutes(app, { config, routes, nats });
@@ -85,15 +84,20 @@ export function createApp({
     const err = empty
       ? new InvalidParameterError(empty, 'it is empty')
       : new RouteNotFoundError(c.req.path);
-    return problemResponse(toProblem(err), c.get('requestId'));
+    return sendProblem(c, toProblem(err));
   });
 
   app.onError(function renderProblem(err, c) {
     const problem = toProblem(err);
     if (!(err instanceof GatewayError)) {
-      c.get('log').error({ err }, 'unexpected error while handling a request');
+      logger.error(
+        { requestId: c.get('requestId'), err },
+        'unexpected error while handling a request',
+      );
     }
-    return problemResponse(problem, c.get('requestId'));
+    // A failure after the head went out (the caller hung up mid-body) cannot become a problem response.
+    if (c.env.outgoing.headersSent) return RESPONSE_ALREADY_SENT;
+    return sendProblem(c, problem);
   });
 
   return app;

@@ -1,6 +1,5 @@
 /** Types shared by the HTTP modules: what the Hono context carries for one request. */
 import type { HttpBindings } from '@hono/node-server';
-import type { Logger } from 'pino';
 
 /** Per-request values set by the request middleware and read by handlers and the access log. */
 export interface RequestVariables {
@@ -9,7 +8,8 @@ export interface RequestVariables {
   route: string;
   /** The NATS subject once known. */
   subject: string | undefined;
-  log: Logger;
+  /** Set while shutting down: responses carry `Connection: close`. */
+  closeConnection: boolean;
 }
 
 /** The Hono environment of the gateway's app. */

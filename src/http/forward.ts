@@ -12,6 +12,7 @@ import type { GatewayEnv } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
 import { requestTimeoutMs } from './request-timeout.js';
+import { send } from './send.js';
 
 /** Where and how to forward one request. */
 export interface ForwardTarget {
@@ -49,27 +50,19 @@ export async function forward(
   const headers = natsRequestHeaders(incoming.rawHeaders, incoming.url ?? '/', method, target);
   headers.push(['X-Request-Id', c.get('requestId')]);
 
-  // A caller that hangs up should not keep its pending reply (and its memory) until the timeout.
-  const hangUp = new AbortController();
-  const onClose = (): void => {
-    if (!outgoing.writableFinished) hangUp.abort();
-  };
-  outgoing.once('close', onClose);
-  try {
-    const reply = await nats.request({
-      subject,
-      payload,
-      headers,
-      timeoutMs,
-      signal: hangUp.signal,
-    });
-    const http = replyToHttp(reply);
-    const responseHeaders = new Headers();
-    for (const [name, value] of http.headers) responseHeaders.append(name, value);
-    return new Response(http.body, { status: http.status, headers: responseHeaders });
-  } finally {
-    outgoing.off('close', onClose);
-  }
+  const reply = await nats.request({
+    subject,
+    payload,
+    headers,
+    timeoutMs,
+    // A caller that hangs up should not keep its pending reply (and its memory) until the timeout.
+    onCancel: (cancel) =>
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) cancel();
+      }),
+  });
+  const http = replyToHttp(reply);
+  return send(c, http.status, http.headers, http.body);
 }
 
 /** The caller's headers under the policy, the policy's static headers, then the request context. */

@@ -4,17 +4,18 @@ import { NatsUnavailableError, ShuttingDownError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
+import { sendJson } from './send.js';
 
 /** Adds the health endpoints to the app. */
 export function mountHealth(app: Hono<GatewayEnv>, nats: RequestReply, lifecycle: Lifecycle): void {
   app.get('/healthz', (c) => {
     c.set('route', '/healthz');
-    return c.json({ status: 'ok' });
+    return sendJson(c, 200, '{"status":"ok"}');
   });
   app.get('/readyz', (c) => {
     c.set('route', '/readyz');
     if (lifecycle.shuttingDown) throw new ShuttingDownError();
     if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
-    return c.json({ status: 'ready' });
+    return sendJson(c, 200, '{"status":"ready"}');
   });
 }

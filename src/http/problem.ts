@@ -109,18 +109,3 @@ function problem(
 ): Problem {
   return { slug, status, detail, headers };
 }
-
-/** Renders a problem as an HTTP response. */
-export function problemResponse(p: Problem, requestId: string): Response {
-  const body = JSON.stringify({
-    type: problemTypeUri(p.slug),
-    title: PROBLEM_TYPES[p.slug].title,
-    status: p.status,
-    detail: p.detail,
-    requestId,
-  });
-  const headers = new Headers(p.headers);
-  headers.set('Content-Type', 'application/problem+json');
-  headers.set('X-Request-Id', requestId);
-  return new Response(body, { status: p.status, headers });
-}

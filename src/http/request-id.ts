@@ -5,6 +5,6 @@ import { randomUUID } from 'node:crypto';
 const SANE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** The caller's `X-Request-Id` when it is sane, else a fresh UUID. */
-export function requestIdFrom(header: string | undefined): string {
-  return header !== undefined && SANE_ID.test(header) ? header : randomUUID();
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SANE_ID.test(header) ? header : randomUUID();
 }

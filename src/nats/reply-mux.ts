@@ -1,6 +1,6 @@
 /**
  * Request-reply over one shared inbox subscription (`<prefix>.*`) and a map of pending requests.
- * nats.js `request()` does the same but builds three `Error` objects per call for stack traces and
+ * nats.js `request()` does the same but builds `Error` objects per call for stack traces and
  * cancellation; here an error is built only when a request actually fails.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import type { GatewayError } from '../errors.js';
 import type { OutboundRequest, Reply } from '../request-reply.js';
-import { encodedHeaderBytes, fromNatsHeaders, toNatsHeaders } from './headers.js';
+import { asMsgHdrs, encodeHeaderBlock, fromNatsHeaders } from './headers.js';
 
 interface PendingRequest {
   subject: string;
@@ -24,8 +24,14 @@ interface PendingRequest {
   resolve: (reply: Reply) => void;
   reject: (err: GatewayError) => void;
   timer: NodeJS.Timeout;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+}
+
+/** A publish waiting for the end of the event-loop turn. */
+interface QueuedPublish {
+  token: string;
+  subject: string;
+  payload: Uint8Array;
+  headers: Uint8Array | undefined;
 }
 
 /** Status a server (or a responder) puts on an empty message when nobody listens on the subject. */
@@ -39,6 +45,8 @@ export class ReplyMux {
   readonly #subscription: Subscription;
   readonly #log: Logger;
   #sequence = 0;
+  #queue: QueuedPublish[] = [];
+  #flushScheduled = false;
 
   constructor(nc: NatsConnection, inboxPrefix: string, log: Logger) {
     this.#nc = nc;
@@ -55,38 +63,35 @@ export class ReplyMux {
   }
 
   request(req: OutboundRequest, maxPayloadBytes: number): Promise<Reply> {
-    const { subject, payload, timeoutMs, signal } = req;
-    if (signal?.aborted) return Promise.reject(new NatsUnavailableError('the caller went away'));
-    if (maxPayloadBytes > 0 && payload.length + encodedHeaderBytes(req.headers) > maxPayloadBytes) {
+    const { subject, payload, timeoutMs } = req;
+    let headers: Uint8Array | undefined;
+    try {
+      headers = encodeHeaderBlock(req.headers);
+    } catch (err) {
+      return Promise.reject(
+        new BadRequestError(`a header cannot be sent over NATS: ${(err as Error).message}`),
+      );
+    }
+    if (maxPayloadBytes > 0 && payload.length + (headers?.length ?? 0) > maxPayloadBytes) {
       return Promise.reject(new PayloadTooLargeError(maxPayloadBytes));
     }
     const token = (this.#sequence++).toString(36);
     return new Promise<Reply>((resolve, reject) => {
-      const pending: PendingRequest = {
+      this.#pending.set(token, {
         subject,
         timeoutMs,
         resolve,
         reject,
         timer: setTimeout(() => this.#expire(token), timeoutMs),
-        signal,
-        onAbort: undefined,
-      };
-      if (signal) {
-        pending.onAbort = () =>
-          this.#settle(token)?.reject(new NatsUnavailableError('the caller went away'));
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      this.#pending.set(token, pending);
-      try {
-        const headers = toNatsHeaders(req.headers);
-        this.#nc.publish(
-          subject,
-          payload,
-          headers ? { reply: this.#prefix + token, headers } : { reply: this.#prefix + token },
-        );
-      } catch (err) {
-        this.#settle(token);
-        reject(publishError(err, maxPayloadBytes));
+      });
+      // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
+      req.onCancel?.(() =>
+        this.#settle(token)?.reject(new NatsUnavailableError('the caller went away')),
+      );
+      this.#queue.push({ token, subject, payload, headers });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flush);
       }
     });
   }
@@ -100,6 +105,29 @@ export class ReplyMux {
   close(): void {
     this.#subscription.unsubscribe();
   }
+
+  /**
+   * Publishes everything queued during this event-loop turn in one go: nats.js buffers publishes made
+   * in the same tick into one socket write, instead of one write per HTTP request.
+   */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const { token, subject, payload, headers } of queue) {
+      if (!this.#pending.has(token)) continue; // Cancelled or failed while queued.
+      const reply = this.#prefix + token;
+      try {
+        this.#nc.publish(
+          subject,
+          payload,
+          headers ? { reply, headers: asMsgHdrs(headers) } : { reply },
+        );
+      } catch (err) {
+        this.#settle(token)?.reject(publishError(err, this.#nc.info?.max_payload ?? 0));
+      }
+    }
+  };
 
   // Runs inside nats.js's read loop: it must never throw, or the connection's reader stops for good.
   #onMessage(err: Error | null, msg: Msg): void {
@@ -142,7 +170,6 @@ export class ReplyMux {
     if (!pending) return undefined;
     this.#pending.delete(token);
     clearTimeout(pending.timer);
-    if (pending.onAbort) pending.signal?.removeEventListener('abort', pending.onAbort);
     return pending;
   }
 }
@@ -151,8 +178,6 @@ export class ReplyMux {
 function publishError(err: unknown, maxPayloadBytes: number): GatewayError {
   const message = err instanceof Error ? err.message : String(err);
   if (message.includes('max_payload')) return new PayloadTooLargeError(maxPayloadBytes);
-  if (message.includes('header'))
-    return new BadRequestError(`a header cannot be sent over NATS: ${message}`, { cause: err });
   if (message.includes('subject')) return new InvalidSubjectError(message, { cause: err });
   return new NatsUnavailableError(`publish failed: ${message}`, { cause: err });
 }

@@ -60,6 +60,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const watchers = new Set<(line: LogLine) => void>();
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // Anything on stderr (an adapter's console.error, a crash) counts as an error log line.
+  createInterface({ input: child.stderr }).on('line', (text) =>
+    logs.push({ level: 'error', msg: `stderr: ${text}` }),
+  );
   createInterface({ input: child.stdout }).on('line', (text) => {
     let line: LogLine;
     try {

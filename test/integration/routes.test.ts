@@ -1,4 +1,5 @@
 /** Mapped routes against a real nats-server and the real gateway process. */
+import { Agent } from 'node:http';
 import type { Msg } from '@nats-io/transport-node';
 import { validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
@@ -89,12 +90,20 @@ describe('mapped routes', () => {
     ]);
   });
 
-  it('answers HEAD on a GET route like GET, without a body', async () => {
+  it('answers HEAD on a GET route like GET, without a body, and the connection stays usable', async () => {
     const seen = await recordOn(`${P}.users.get.*`);
-    const res = await send(`${gw().url}/users/9`, { method: 'HEAD' });
-    expect(res.status).toBe(200);
-    expect(res.body.length).toBe(0);
-    expect((seen[0] as Msg).headers?.get('X-Gateway-Method')).toBe('HEAD');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const res = await send(`${gw().url}/users/9`, { method: 'HEAD', agent });
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBe(0);
+      expect(res.headers['content-length']).toBe(String(`${P}.users.get.9|0`.length));
+      expect((seen[0] as Msg).headers?.get('X-Gateway-Method')).toBe('HEAD');
+      const next = await send(`${gw().url}/users/10`, { method: 'GET', agent });
+      expect(next.text).toBe(`${P}.users.get.10|0`);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers other methods on a mapped path with 405 and Allow', async () => {

@@ -12,6 +12,7 @@ import type { OpenApiDocument } from '../../src/http/openapi.js';
 import { PROBLEM_TYPES, problemTypeUri } from '../../src/http/problem.js';
 import type { ProblemSlug } from '../../src/http/problem.js';
 import type { RequestReply } from '../../src/request-reply.js';
+import { startHttpServer } from '../../src/server.js';
 
 interface OpenApiDoc {
   paths: Record<string, Record<string, unknown>>;
@@ -51,7 +52,7 @@ describe('openapi.yaml', () => {
     expect(documentedShape).toEqual(emitted);
   });
 
-  it('documents every route the app serves, and the app serves every documented operation', async () => {
+  it('documents every route the app serves, and the app serves every documented operation over HTTP', async () => {
     const app = createApp({
       config: parseConfig('', 'defaults'),
       nats: offline,
@@ -67,14 +68,29 @@ describe('openapi.yaml', () => {
     );
     expect([...served].sort()).toEqual(Object.keys(doc.paths).sort());
 
-    for (const [path, item] of Object.entries(doc.paths)) {
-      for (const method of METHODS.filter((m) => m in item)) {
-        const res = await app.request(path.replace('{subject}', 'demo.echo'), {
-          method: method.toUpperCase(),
-        });
-        expect(res.status, `${method} ${path}`).not.toBe(404);
-        expect(res.status, `${method} ${path}`).not.toBe(405);
+    const { server, port } = await startHttpServer({
+      fetch: (request, env) => app.fetch(request, env),
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      for (const [path, item] of Object.entries(doc.paths)) {
+        for (const method of METHODS.filter((m) => m in item)) {
+          const res = await fetch(
+            `http://127.0.0.1:${port}${path.replace('{subject}', 'demo.echo')}`,
+            {
+              method: method.toUpperCase(),
+            },
+          );
+          await res.arrayBuffer();
+          expect(res.status, `${method} ${path}`).not.toBe(404);
+          expect(res.status, `${method} ${path}`).not.toBe(405);
+        }
       }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
