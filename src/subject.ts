@@ -58,28 +58,44 @@ export function patternProblem(pattern: string): string | undefined {
  * a trailing `>` matches one or more.
  */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const token = p[i];
-    if (token === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (token !== '*' && token !== s[i]) return false;
+  return tokensMatch(pattern.split('.'), subject.split('.'));
+}
+
+function tokensMatch(pattern: readonly string[], subject: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const token = pattern[i];
+    if (token === '>') return subject.length > i;
+    if (i >= subject.length) return false;
+    if (token !== '*' && token !== subject[i]) return false;
   }
-  return p.length === s.length;
+  return pattern.length === subject.length;
+}
+
+/** Whether `subject` lies under the literal `prefix` (what the pattern `prefix.>` matches). */
+export function isUnderPrefix(prefix: string, subject: string): boolean {
+  return (
+    subject.length > prefix.length + 1 &&
+    subject.startsWith(prefix) &&
+    subject.charCodeAt(prefix.length) === 0x2e
+  );
 }
 
 /** Compiled allow/deny lists: deny wins, then the subject must match some allow pattern. */
 export class SubjectPolicy {
-  constructor(
-    private readonly allow: readonly string[],
-    private readonly deny: readonly string[],
-  ) {}
+  // Patterns are split once here; a request splits its subject once, not once per pattern.
+  readonly #allow: ReadonlyArray<readonly string[]>;
+  readonly #deny: ReadonlyArray<readonly string[]>;
+
+  constructor(allow: readonly string[], deny: readonly string[]) {
+    this.#allow = allow.map((p) => p.split('.'));
+    this.#deny = deny.map((p) => p.split('.'));
+  }
 
   /** Whether a caller may send a request to `subject`. */
   permits(subject: string): boolean {
-    for (const pattern of this.deny) if (subjectMatches(pattern, subject)) return false;
-    for (const pattern of this.allow) if (subjectMatches(pattern, subject)) return true;
+    const tokens = subject.split('.');
+    for (const pattern of this.#deny) if (tokensMatch(pattern, tokens)) return false;
+    for (const pattern of this.#allow) if (tokensMatch(pattern, tokens)) return true;
     return false;
   }
 }

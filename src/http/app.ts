@@ -6,6 +6,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { createAccessLog } from '../log.js';
 import { GatewayError, InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
@@ -44,7 +45,9 @@ export function createApp({
   const routes = compileRoutes(config);
   const liveOpenApi = JSON.stringify(mergeRoutes(openApi, config, routes));
 
-  app.use(async function accessLog(c, next) {
+  const accessLog = createAccessLog(logger);
+
+  app.use(async function requestContext(c, next) {
     const started = performance.now();
     const requestId = requestIdFrom(c.env.incoming.headers['x-request-id']);
     c.set('requestId', requestId);
@@ -57,17 +60,14 @@ export function createApp({
     } finally {
       lifecycle.requestFinished();
     }
-    logger.info(
-      {
-        requestId,
-        method: c.req.method,
-        route: c.get('route'),
-        subject: c.get('subject'),
-        status: c.env.outgoing.statusCode,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      },
-      'request',
-    );
+    accessLog({
+      requestId,
+      method: c.req.method,
+      route: c.get('route'),
+      subject: c.get('subject'),
+      status: c.env.outgoing.statusCode,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
   });
 
   mountHealth(app, nats, lifecycle);

@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
 import { NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
 import type { HeaderList, RequestReply } from '../request-reply.js';
-import { subjectMatches } from '../subject.js';
+import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
 import type { GatewayEnv } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
@@ -36,18 +36,24 @@ export async function forward(
 ): Promise<Response> {
   const { subject, policy } = target;
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
-  if (subjectMatches(`${nats.inboxPrefix}.>`, subject)) throw new SubjectForbiddenError(subject);
-  const timeoutMs = requestTimeoutMs(c.req.query('timeout'), c.req.header('request-timeout'), {
-    defaultMs: policy.timeoutMs,
-    maxMs: policy.maxTimeoutMs,
-  });
-  if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
+  if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
   const { incoming, outgoing } = c.env;
+  const url = incoming.url ?? '/';
+  // Read from Node's request: Hono's c.req.header() builds a fetch Headers object on first use.
+  const timeoutMs = requestTimeoutMs(
+    queryParam(url, 'timeout'),
+    headerValue(incoming.headers['request-timeout']),
+    {
+      defaultMs: policy.timeoutMs,
+      maxMs: policy.maxTimeoutMs,
+    },
+  );
+  if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = c.req.method;
   const payload = BODYLESS_METHODS.has(method)
     ? EMPTY
     : await readBody(incoming, nats.maxPayloadBytes);
-  const headers = natsRequestHeaders(incoming.rawHeaders, incoming.url ?? '/', method, target);
+  const headers = natsRequestHeaders(incoming.rawHeaders, url, method, target);
   headers.push(['X-Request-Id', c.get('requestId')]);
 
   const reply = await nats.request({
@@ -89,4 +95,16 @@ function natsRequestHeaders(
     headers.push([`${CONTEXT_HEADER_PREFIX}Param-${name}`, value]);
   }
   return headers;
+}
+
+/** The first value of query parameter `name` in a raw request target, percent-decoded. */
+export function queryParam(url: string, name: string): string | undefined {
+  const queryAt = url.indexOf('?');
+  if (queryAt === -1) return undefined;
+  const value = new URLSearchParams(url.slice(queryAt + 1)).get(name);
+  return value ?? undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
