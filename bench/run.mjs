@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadGenerator, runLoad } from './lib/load.mjs';
-import { cpuMicros, sampleRss } from './lib/proc.mjs';
+import { cpuMicros, processTree, sampleRss } from './lib/proc.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -136,7 +136,8 @@ async function measureHttp(target, cell) {
     payloadBytes: cell.payloadBytes,
     workDir: work,
   });
-  const pids = target.pids ?? [target.pid];
+  // A clustered gateway is its primary plus workers: count them all.
+  const pids = processTree(target.pid);
   const cpu0 = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const rss = pids.map((pid) => sampleRss(pid));
   const load = await runLoad({

@@ -59,7 +59,7 @@ export function createLogger({ level }: LoggerOptions): Logger {
   const logger = pino(
     {
       level,
-      base: { service: SERVICE },
+      base: { service: SERVICE, pid: process.pid },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
@@ -92,6 +92,7 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
         level: 'info',
         time: Date.now(),
         service: SERVICE,
+        pid: process.pid,
         requestId: entry.requestId,
         method: entry.method,
         route: entry.route,

@@ -4,6 +4,7 @@
  *        node dist/main.js validate [--config file.yaml]   check a config, exit 0 or 1
  * (or GATEWAY_CONFIG; NATS_URL, PORT, HOST and LOG_LEVEL override the file)
  */
+import cluster from 'node:cluster';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
@@ -15,6 +16,7 @@ import { loadBaseOpenApi } from './http/openapi.js';
 import { createLogger, flushLogs } from './log.js';
 import { NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
+import { superviseWorkers, WorkerCommand } from './supervisor.js';
 
 const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 /** Sections a reload cannot change: they shape the listener, the NATS connection and the logger. */
@@ -38,6 +40,34 @@ async function main(): Promise<void> {
 
   const config = await loadConfigOrExit(configPath);
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.log.level });
+  if (config.http.workers > 1 && cluster.isPrimary) {
+    runPrimary(config.http.workers, logger);
+    return;
+  }
+  await runGateway(config, configPath, logger);
+}
+
+/** The primary of `http.workers > 1`: starts the workers and passes signals on to them. */
+function runPrimary(workers: number, logger: Logger): void {
+  const supervisor = superviseWorkers({ workers, logger });
+  process.on('SIGHUP', () => supervisor.reload());
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received; shutting down the workers');
+    void supervisor.shutdown().then(() => {
+      logger.info('all workers stopped');
+      flushLogs(logger);
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** One gateway process: NATS connection, HTTP listener, reload and graceful shutdown. */
+async function runGateway(config: Config, configPath: string, logger: Logger): Promise<void> {
   const openApi = await loadBaseOpenApi();
   const nats = NatsClient.start({
     servers: config.nats.servers,
@@ -63,16 +93,19 @@ async function main(): Promise<void> {
   );
 
   let running = config;
-  process.on('SIGHUP', () => {
+  const onReload = (): void => {
     void reload(configPath, running, logger, (next) => {
       app = createApp({ config: next, nats, lifecycle, logger, openApi });
       running = next;
     });
-  });
+  };
+  process.on('SIGHUP', onReload);
 
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: NodeJS.Signals | 'primary'): void => {
     if (stopping) {
+      // The primary's request repeats a terminal's Ctrl-C that reached this worker too.
+      if (signal === 'primary') return;
       logger.warn({ signal }, 'second signal during shutdown; exiting now');
       flushLogs(logger);
       process.exit(1);
@@ -100,6 +133,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (cluster.isWorker) {
+    process.on('message', (command: unknown) => {
+      if (command === WorkerCommand.shutdown) onSignal('primary');
+      if (command === WorkerCommand.reload) onReload();
+    });
+  }
 }
 
 /** `validate`: the same checks and messages as start-up, for CI of the repos that hold the YAML. */

@@ -37,3 +37,13 @@ export function sampleRss(pid, everyMs = 50) {
     },
   };
 }
+
+/** `pid` and its direct children (the workers of a clustered gateway). */
+export function processTree(pid) {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return [pid, ...(children ? children.split(/\s+/).map(Number) : [])];
+  } catch {
+    return [pid];
+  }
+}

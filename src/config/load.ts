@@ -15,6 +15,7 @@ export interface ConfigEnv {
   NATS_URL?: string | undefined;
   PORT?: string | undefined;
   HOST?: string | undefined;
+  GATEWAY_WORKERS?: string | undefined;
 }
 
 /** Loads, validates and freezes the config file at `path`, with `env` overriding the file. */
@@ -79,6 +80,15 @@ function applyEnv(
     section('http').port = port;
   }
   if (env.HOST !== undefined && env.HOST.trim() !== '') section('http').host = env.HOST.trim();
+  if (env.GATEWAY_WORKERS !== undefined && env.GATEWAY_WORKERS.trim() !== '') {
+    const workers = Number(env.GATEWAY_WORKERS);
+    if (!Number.isInteger(workers)) {
+      throw new ConfigError(source, [
+        `GATEWAY_WORKERS: '${env.GATEWAY_WORKERS}' is not a whole number`,
+      ]);
+    }
+    section('http').workers = workers;
+  }
   return out;
 }
 

@@ -53,6 +53,8 @@ const HttpSchema = z.strictObject({
   shutdownDelay: z.union([z.literal(0), durationMs]).default(0),
   /** How long in-flight requests may take to finish after the listener closes before they are cut. */
   shutdownGrace: durationMs.default(10_000),
+  /** Gateway processes sharing the port (node:cluster), each with its own NATS connection. */
+  workers: z.number().int().min(1).max(64).default(1),
 });
 
 const NatsSchema = z.strictObject({

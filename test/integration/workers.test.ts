@@ -1,0 +1,101 @@
+/** `http.workers: 2`: two gateway processes share the port; reload, shutdown and crashes reach all. */
+import { writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { LogLine } from '../helpers/gateway.js';
+import { send } from '../helpers/http.js';
+import { respond } from '../helpers/responders.js';
+import { useStack } from '../helpers/stack.js';
+
+const P = `workers${process.pid}`;
+const stack = useStack({
+  gateways: [{ http: { workers: 2, shutdownGrace: '5s' }, nats: { reconnectWait: '100ms' } }],
+});
+
+/** Distinct worker pids among log lines matching `predicate`. */
+function pidsOf(logs: readonly LogLine[], predicate: (l: LogLine) => boolean): Set<number> {
+  return new Set(logs.filter(predicate).map((l) => l.pid as number));
+}
+
+/** Waits until `count` distinct processes have logged a line matching `predicate`. */
+async function waitForPids(
+  predicate: (l: LogLine) => boolean,
+  count: number,
+): Promise<Set<number>> {
+  await stack.gateway.waitForLog(() => pidsOf(stack.gateway.logs, predicate).size >= count);
+  return pidsOf(stack.gateway.logs, predicate);
+}
+
+describe('workers', () => {
+  it('serves requests from two processes with their own NATS connections', async () => {
+    await waitForPids((l) => l.msg === 'connected to NATS', 2);
+    await respond(stack.nc, `${P}.echo`, (msg) => msg.respond(msg.data)).then((u) =>
+      stack.afterThisTest(u),
+    );
+    // A fresh connection per request: the primary deals connections to workers in turn.
+    const agent = new Agent({ keepAlive: false });
+    for (let i = 0; i < 10; i++) {
+      const res = await send(`${stack.gateway.url}/rr/${P}.echo`, { body: `r${i}`, agent });
+      expect(res.text).toBe(`r${i}`);
+    }
+    const served = pidsOf(
+      stack.gateway.logs,
+      (l) => l.msg === 'request' && l.subject === `${P}.echo`,
+    );
+    expect(served.size).toBe(2);
+    expect(served.has(stack.gateway.pid)).toBe(false);
+  });
+
+  it('reloads every worker on SIGHUP', async () => {
+    await respond(stack.nc, `${P}.added`, (msg) => msg.respond('added')).then((u) =>
+      stack.afterThisTest(u),
+    );
+    await writeFile(
+      stack.gateway.configFile,
+      stringify({
+        http: { host: '127.0.0.1', port: 0, workers: 2, shutdownGrace: '5s' },
+        nats: { servers: [stack.nats.url], reconnectWait: '100ms' },
+        routes: [{ method: 'GET', path: '/added', subject: `${P}.added` }],
+      }),
+    );
+    stack.gateway.kill('SIGHUP');
+    await waitForPids((l) => l.msg === 'config reloaded', 2);
+    const agent = new Agent({ keepAlive: false });
+    for (let i = 0; i < 4; i++) {
+      expect((await send(`${stack.gateway.url}/added`, { method: 'GET', agent })).text).toBe(
+        'added',
+      );
+    }
+  });
+
+  it('replaces a worker that dies', async () => {
+    const before = await waitForPids((l) => l.msg === 'listening', 2);
+    const victim = [...before][0] as number;
+    process.kill(victim, 'SIGKILL');
+    await stack.gateway.waitForLog(
+      (l) => l.msg === 'worker exited; starting a replacement' && l.workerPid === victim,
+    );
+    const after = await waitForPids((l) => l.msg === 'listening', 3);
+    expect(after.size).toBe(3);
+    await waitForPids((l) => l.msg === 'connected to NATS', 3);
+  });
+
+  it('shuts all workers down gracefully, finishing in-flight requests, and exits 0', async () => {
+    let arrived: () => void = () => undefined;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    await respond(stack.nc, `${P}.slow`, (msg) => {
+      arrived();
+      setTimeout(() => msg.respond('finished'), 500);
+    });
+    const inFlight = send(`${stack.gateway.url}/rr/${P}.slow`, { body: 'x' });
+    await requestArrived;
+    const code = await stack.gateway.signal('SIGTERM');
+    expect(code).toBe(0);
+    expect((await inFlight).text).toBe('finished');
+    expect(stack.gateway.logs.some((l) => l.msg === 'all workers stopped')).toBe(true);
+    const expectedErrors = (l: LogLine): boolean =>
+      l.msg === 'worker exited; starting a replacement';
+    expect(stack.gateway.logs.filter((l) => l.level === 'error' && !expectedErrors(l))).toEqual([]);
+  });
+});
