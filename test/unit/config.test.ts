@@ -20,6 +20,7 @@ describe('parseConfig', () => {
       port: 8080,
       shutdownDelay: 0,
       shutdownGrace: 10_000,
+      workers: 1,
     });
     expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
     expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000 });
