@@ -14,7 +14,8 @@ import { createApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
 import { createLogger, flushLogs } from './log.js';
-import { NatsClient } from './nats/client.js';
+import { createMetrics } from './metrics.js';
+import { ConnectionState, NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
 import { superviseWorkers, WorkerCommand } from './supervisor.js';
 
@@ -69,6 +70,12 @@ function runPrimary(workers: number, logger: Logger): void {
 /** One gateway process: NATS connection, HTTP listener, reload and graceful shutdown. */
 async function runGateway(config: Config, configPath: string, logger: Logger): Promise<void> {
   const openApi = await loadBaseOpenApi();
+  const lifecycle = new Lifecycle();
+  const metrics = createMetrics({
+    inFlight: () => lifecycle.inFlight,
+    natsState: () => nats.state,
+    natsStates: Object.values(ConnectionState),
+  });
   const nats = NatsClient.start({
     servers: config.nats.servers,
     name: config.nats.name,
@@ -77,9 +84,9 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     healthIntervalMs: config.nats.healthInterval,
     healthTimeoutMs: config.nats.healthTimeout,
     logger,
+    onReconnect: () => metrics.countReconnect(),
   });
-  const lifecycle = new Lifecycle();
-  let app = createApp({ config, nats, lifecycle, logger, openApi });
+  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics });
   const { server } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the listener.
     fetch: (request, env) => app.fetch(request, env),
@@ -95,7 +102,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   let running = config;
   const onReload = (): void => {
     void reload(configPath, running, logger, (next) => {
-      app = createApp({ config: next, nats, lifecycle, logger, openApi });
+      app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics });
       running = next;
     });
   };

@@ -145,6 +145,11 @@ const RouteSchema = z.strictObject({
 /** One mapped route, validated. */
 export type RouteConfig = z.output<typeof RouteSchema>;
 
+const MetricsSchema = z.strictObject({
+  /** Serve Prometheus metrics on GET /metrics. */
+  enabled: z.boolean().default(true),
+});
+
 const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -159,6 +164,7 @@ export const ConfigSchema = z
     headers: HeadersSchema.default(HeadersSchema.parse({})),
     routes: z.array(RouteSchema).default([]),
     log: LogSchema.default(LogSchema.parse({})),
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
   })
   .superRefine(checkRoutes);
 

@@ -7,6 +7,8 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createAccessLog } from '../log.js';
+import { Outcome } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import { GatewayError, InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
@@ -18,7 +20,7 @@ import { toProblem } from './problem.js';
 import { requestIdFrom } from './request-id.js';
 import { compileRoutes, emptyParameterIn, mountRoutes } from './routes.js';
 import { mountRequestReply } from './rr.js';
-import { sendJson, sendProblem } from './send.js';
+import { send, sendJson, sendProblem } from './send.js';
 
 /** Everything the app needs, handed in by `main.ts`. */
 export interface AppOptions {
@@ -28,6 +30,8 @@ export interface AppOptions {
   logger: Logger;
   /** The static `openapi.yaml`, merged with the routes for `/openapi.json`. */
   openApi: OpenApiDocument;
+  /** Prometheus metrics, served on `/metrics` when `metrics.enabled`. */
+  metrics: Metrics;
 }
 
 /**
@@ -40,6 +44,7 @@ export function createApp({
   lifecycle,
   logger,
   openApi,
+  metrics,
 }: AppOptions): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const routes = compileRoutes(config);
@@ -54,23 +59,41 @@ export function createApp({
     c.set('route', 'unmatched');
     c.set('subject', undefined);
     c.set('closeConnection', lifecycle.shuttingDown);
+    c.set('outcome', undefined);
     lifecycle.requestStarted();
     try {
       await next();
     } finally {
       lifecycle.requestFinished();
     }
+    const durationMs = performance.now() - started;
+    const status = c.env.outgoing.statusCode;
+    const method = c.req.method;
+    const route = c.get('route');
+    metrics.observeRequest(
+      route,
+      method,
+      c.get('outcome') ?? (status < 400 ? Outcome.ok : Outcome.error),
+      durationMs / 1000,
+    );
     accessLog({
       requestId,
-      method: c.req.method,
-      route: c.get('route'),
+      method,
+      route,
       subject: c.get('subject'),
-      status: c.env.outgoing.statusCode,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      status,
+      durationMs: Math.round(durationMs * 1000) / 1000,
     });
   });
 
   mountHealth(app, nats, lifecycle);
+  if (config.metrics.enabled) {
+    app.get('/metrics', async (c) => {
+      c.set('route', '/metrics');
+      const text = await metrics.registry.metrics();
+      return send(c, 200, [['Content-Type', metrics.registry.contentType]], text);
+    });
+  }
   app.get('/openapi.json', (c) => {
     c.set('route', '/openapi.json');
     return sendJson(c, 200, liveOpenApi);

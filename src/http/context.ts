@@ -1,5 +1,6 @@
 /** Types shared by the HTTP modules: what the Hono context carries for one request. */
 import type { HttpBindings } from '@hono/node-server';
+import type { Outcome } from '../metrics.js';
 
 /** Per-request values set by the request middleware and read by handlers and the access log. */
 export interface RequestVariables {
@@ -10,6 +11,8 @@ export interface RequestVariables {
   subject: string | undefined;
   /** Set while shutting down: responses carry `Connection: close`. */
   closeConnection: boolean;
+  /** How the request ended, for metrics; derived from the status when unset. */
+  outcome: Outcome | undefined;
 }
 
 /** The Hono environment of the gateway's app. */

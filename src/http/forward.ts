@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
 import { NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
+import { Outcome } from '../metrics.js';
 import type { HeaderList, RequestReply } from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
@@ -68,6 +69,7 @@ export async function forward(
       }),
   });
   const http = replyToHttp(reply);
+  c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);
   return send(c, http.status, http.headers, http.body);
 }
 

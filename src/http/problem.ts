@@ -20,24 +20,33 @@ import {
   ShuttingDownError,
   SubjectForbiddenError,
 } from '../errors.js';
+import { Outcome } from '../metrics.js';
 
 /** Every problem type the gateway emits: slug → default status and title. */
 export const PROBLEM_TYPES = {
-  'bad-request': { status: 400, title: 'Bad request' },
-  'invalid-subject': { status: 400, title: 'Invalid subject' },
-  'invalid-parameter': { status: 400, title: 'Invalid path parameter' },
-  'invalid-timeout': { status: 400, title: 'Invalid timeout' },
-  'subject-forbidden': { status: 403, title: 'Subject not allowed' },
-  'not-found': { status: 404, title: 'Not found' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
-  'payload-too-large': { status: 413, title: 'Payload too large' },
-  'internal-error': { status: 500, title: 'Internal gateway error' },
-  'bad-reply': { status: 502, title: 'Unusable reply from the responder' },
-  'service-error': { status: 502, title: 'The service reported an error' },
-  'no-responders': { status: 503, title: 'No responders' },
-  'nats-unavailable': { status: 503, title: 'NATS unavailable' },
-  'shutting-down': { status: 503, title: 'Gateway shutting down' },
-  timeout: { status: 504, title: 'Timed out waiting for a reply' },
+  'bad-request': { status: 400, title: 'Bad request', outcome: Outcome.rejected },
+  'invalid-subject': { status: 400, title: 'Invalid subject', outcome: Outcome.rejected },
+  'invalid-parameter': { status: 400, title: 'Invalid path parameter', outcome: Outcome.rejected },
+  'invalid-timeout': { status: 400, title: 'Invalid timeout', outcome: Outcome.rejected },
+  'subject-forbidden': { status: 403, title: 'Subject not allowed', outcome: Outcome.rejected },
+  'not-found': { status: 404, title: 'Not found', outcome: Outcome.rejected },
+  'method-not-allowed': { status: 405, title: 'Method not allowed', outcome: Outcome.rejected },
+  'payload-too-large': { status: 413, title: 'Payload too large', outcome: Outcome.tooLarge },
+  'internal-error': { status: 500, title: 'Internal gateway error', outcome: Outcome.error },
+  'bad-reply': {
+    status: 502,
+    title: 'Unusable reply from the responder',
+    outcome: Outcome.badReply,
+  },
+  'service-error': {
+    status: 502,
+    title: 'The service reported an error',
+    outcome: Outcome.serviceError,
+  },
+  'no-responders': { status: 503, title: 'No responders', outcome: Outcome.noResponders },
+  'nats-unavailable': { status: 503, title: 'NATS unavailable', outcome: Outcome.unavailable },
+  'shutting-down': { status: 503, title: 'Gateway shutting down', outcome: Outcome.unavailable },
+  timeout: { status: 504, title: 'Timed out waiting for a reply', outcome: Outcome.timeout },
 } as const;
 
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;

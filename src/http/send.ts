@@ -42,6 +42,7 @@ export function sendJson(c: Context<GatewayEnv>, status: number, json: string): 
 /** Sends a problem as `application/problem+json` (RFC 9457). */
 export function sendProblem(c: Context<GatewayEnv>, p: Problem): Response {
   const requestId = c.get('requestId');
+  c.set('outcome', PROBLEM_TYPES[p.slug].outcome);
   const body = JSON.stringify({
     type: problemTypeUri(p.slug),
     title: PROBLEM_TYPES[p.slug].title,

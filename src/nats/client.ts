@@ -18,6 +18,8 @@ export interface NatsClientOptions {
   healthIntervalMs: number;
   healthTimeoutMs: number;
   logger: Logger;
+  /** Called each time the connection is re-established after a loss. */
+  onReconnect?: () => void;
 }
 
 /** Where the connection stands; only `connected` serves requests. */
@@ -189,6 +191,7 @@ export class NatsClient implements RequestReply {
       case 'reconnect':
         if (this.#stopping) return;
         this.#log.info({ server: status.server }, 'reconnected to NATS');
+        this.#options.onReconnect?.();
         this.#setState(ConnectionState.connected);
         break;
       case 'error':

@@ -11,6 +11,7 @@ import { Lifecycle } from '../../src/http/lifecycle.js';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
 import { PROBLEM_TYPES, problemTypeUri } from '../../src/http/problem.js';
 import type { ProblemSlug } from '../../src/http/problem.js';
+import { createMetrics } from '../../src/metrics.js';
 import type { RequestReply } from '../../src/request-reply.js';
 import { startHttpServer } from '../../src/server.js';
 
@@ -59,6 +60,11 @@ describe('openapi.yaml', () => {
       lifecycle: new Lifecycle(),
       logger: pino({ level: 'silent' }),
       openApi: doc as unknown as OpenApiDocument,
+      metrics: createMetrics({
+        inFlight: () => 0,
+        natsState: () => 'closed',
+        natsStates: ['closed'],
+      }),
     });
     const served = new Set(
       app.routes

@@ -1,0 +1,110 @@
+/**
+ * Prometheus metrics (prom-client). Labels are route templates, methods and outcomes, never raw
+ * subjects, paths or ids, so their number stays bounded whatever callers send.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How a request ended, for the `outcome` label. */
+export const Outcome = {
+  ok: 'ok',
+  replyError: 'reply_error',
+  noResponders: 'no_responders',
+  timeout: 'timeout',
+  serviceError: 'service_error',
+  tooLarge: 'too_large',
+  unavailable: 'unavailable',
+  overloaded: 'overloaded',
+  rejected: 'rejected',
+  unauthorized: 'unauthorized',
+  badReply: 'bad_reply',
+  error: 'error',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const DURATION_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
+/** Options for {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Requests being handled right now; read when Prometheus scrapes. */
+  inFlight: () => number;
+  /** The NATS connection state right now (`connected`, `reconnecting`, …); read when scraped. */
+  natsState: () => string;
+  /** Every state the connection can be in, so each has a series (0 or 1). */
+  natsStates: readonly string[];
+}
+
+/** The gateway's metrics. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts one finished request and observes its duration. */
+  observeRequest(route: string, method: string, outcome: Outcome, durationS: number): void;
+  /** Counts a NATS reconnect. */
+  countReconnect(): void;
+}
+
+/** Creates a registry with the gateway's metrics and Node's default process metrics. */
+export function createMetrics({ inFlight, natsState, natsStates }: MetricsOptions): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'nhg_' });
+  const requests = new Counter({
+    name: 'nhg_http_requests_total',
+    help: 'HTTP requests handled, by route template, method and outcome.',
+    labelNames: ['route', 'method', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'nhg_http_request_duration_seconds',
+    help: 'Time from request to response, by route template and outcome.',
+    labelNames: ['route', 'outcome'] as const,
+    buckets: DURATION_BUCKETS_S,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'nhg_http_requests_in_flight',
+    help: 'HTTP requests being handled.',
+    registers: [registry],
+    collect() {
+      this.set(inFlight());
+    },
+  });
+  new Gauge({
+    name: 'nhg_nats_connection_state',
+    help: 'NATS connection state: 1 for the current state, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const current = natsState();
+      for (const state of natsStates) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+  const reconnects = new Counter({
+    name: 'nhg_nats_reconnects_total',
+    help: 'Times the NATS connection was re-established after a loss.',
+    registers: [registry],
+  });
+
+  // Label lookups hash their values on every call; bound children are looked up once per key.
+  const bound = new Map<string, { count: () => void; observe: (s: number) => void }>();
+  return {
+    registry,
+    observeRequest(route, method, outcome, durationS) {
+      const m = KNOWN_METHODS.has(method) ? method : 'other';
+      const key = `${route}\u0000${m}\u0000${outcome}`;
+      let child = bound.get(key);
+      if (!child) {
+        const counter = requests.labels(route, m, outcome);
+        const histogram = duration.labels(route, outcome);
+        child = { count: () => counter.inc(), observe: (s) => histogram.observe(s) };
+        bound.set(key, child);
+      }
+      child.count();
+      child.observe(durationS);
+    },
+    countReconnect() {
+      reconnects.inc();
+    },
+  };
+}
