@@ -80,6 +80,13 @@ export class NatsUnavailableError extends GatewayError {
   }
 }
 
+/** The process already handles `http.maxInFlight` requests; taking more would grow memory without bound. */
+export class OverloadedError extends GatewayError {
+  constructor(readonly maxInFlight: number) {
+    super(`the gateway is handling its maximum of ${maxInFlight} requests; retry shortly`);
+  }
+}
+
 /** The gateway is shutting down and takes no new work. */
 export class ShuttingDownError extends GatewayError {
   constructor() {

@@ -93,6 +93,11 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     host: config.http.host,
     port: config.http.port,
     logger,
+    timeouts: {
+      headersMs: config.http.headersTimeout,
+      requestMs: config.http.requestTimeout,
+      keepAliveMs: config.http.keepAliveTimeout,
+    },
   });
   logger.info(
     { routes: config.routes.length, rr: config.rr.enabled, configPath },

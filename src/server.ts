@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** Node's own server limits; its defaults let a slow client hold a socket for 5 minutes. */
+  timeouts?: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
 /** A listening HTTP server. */
@@ -33,8 +35,16 @@ export async function startHttpServer({
   host,
   port,
   logger,
+  timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
 }: HttpServerOptions): Promise<RunningServer> {
   const server = createAdaptorServer({
+    serverOptions: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      // Node checks those timeouts only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    },
     fetch: async function fetchAndSettle(request: Request, env: HttpBindings): Promise<Response> {
       const response = await fetch(request, env);
       // Handlers write to Node directly; Hono re-wraps HEAD answers in a new Response, which the

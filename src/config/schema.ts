@@ -46,16 +46,29 @@ const headerName = z
   .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
   .transform((name) => name.toLowerCase());
 
-const HttpSchema = z.strictObject({
-  host: z.string().min(1).default('0.0.0.0'),
-  port: z.number().int().min(0).max(65_535).default(8080),
-  /** After SIGTERM, how long /readyz says 503 while new connections are still served (lets a load balancer notice). */
-  shutdownDelay: z.union([z.literal(0), durationMs]).default(0),
-  /** How long in-flight requests may take to finish after the listener closes before they are cut. */
-  shutdownGrace: durationMs.default(10_000),
-  /** Gateway processes sharing the port (node:cluster), each with its own NATS connection. */
-  workers: z.number().int().min(1).max(64).default(1),
-});
+const HttpSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    /** After SIGTERM, how long /readyz says 503 while new connections are still served (lets a load balancer notice). */
+    shutdownDelay: z.union([z.literal(0), durationMs]).default(0),
+    /** How long in-flight requests may take to finish after the listener closes before they are cut. */
+    shutdownGrace: durationMs.default(10_000),
+    /** Gateway processes sharing the port (node:cluster), each with its own NATS connection. */
+    workers: z.number().int().min(1).max(64).default(1),
+    /** Requests handled at once per process; more get 503 with Retry-After instead of unbounded memory. */
+    maxInFlight: z.number().int().min(1).default(10_000),
+    /** How long a client may take to send the request headers (slowloris guard). */
+    headersTimeout: durationMs.default(10_000),
+    /** How long a client may take to send the whole request; the wait for the reply is not counted. */
+    requestTimeout: durationMs.default(30_000),
+    /** How long an idle keep-alive connection stays open; raise it above a load balancer's idle timeout. */
+    keepAliveTimeout: durationMs.default(5_000),
+  })
+  .refine((h) => h.headersTimeout <= h.requestTimeout, {
+    message: 'headersTimeout must not exceed requestTimeout',
+    path: ['headersTimeout'],
+  });
 
 const NatsSchema = z.strictObject({
   servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),

@@ -9,7 +9,12 @@ import type { Config } from '../config/schema.js';
 import { createAccessLog } from '../log.js';
 import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
-import { GatewayError, InvalidParameterError, RouteNotFoundError } from '../errors.js';
+import {
+  GatewayError,
+  InvalidParameterError,
+  OverloadedError,
+  RouteNotFoundError,
+} from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
 import { mountHealth } from './health.js';
@@ -60,11 +65,15 @@ export function createApp({
     c.set('subject', undefined);
     c.set('closeConnection', lifecycle.shuttingDown);
     c.set('outcome', undefined);
-    lifecycle.requestStarted();
-    try {
-      await next();
-    } finally {
-      lifecycle.requestFinished();
+    if (lifecycle.inFlight >= config.http.maxInFlight) {
+      sendProblem(c, toProblem(new OverloadedError(config.http.maxInFlight)));
+    } else {
+      lifecycle.requestStarted();
+      try {
+        await next();
+      } finally {
+        lifecycle.requestFinished();
+      }
     }
     const durationMs = performance.now() - started;
     const status = c.env.outgoing.statusCode;

@@ -13,6 +13,7 @@ import {
   MethodNotAllowedError,
   NatsUnavailableError,
   NoRespondersError,
+  OverloadedError,
   PayloadTooLargeError,
   RequestTimeoutError,
   RouteNotFoundError,
@@ -45,6 +46,7 @@ export const PROBLEM_TYPES = {
   },
   'no-responders': { status: 503, title: 'No responders', outcome: Outcome.noResponders },
   'nats-unavailable': { status: 503, title: 'NATS unavailable', outcome: Outcome.unavailable },
+  overloaded: { status: 503, title: 'Gateway at capacity', outcome: Outcome.overloaded },
   'shutting-down': { status: 503, title: 'Gateway shutting down', outcome: Outcome.unavailable },
   timeout: { status: 504, title: 'Timed out waiting for a reply', outcome: Outcome.timeout },
 } as const;
@@ -94,6 +96,9 @@ export function toProblem(err: unknown): Problem {
     return problem('nats-unavailable', err.message, undefined, [
       ['Retry-After', RETRY_AFTER_SECONDS],
     ]);
+  }
+  if (err instanceof OverloadedError) {
+    return problem('overloaded', err.message, undefined, [['Retry-After', RETRY_AFTER_SECONDS]]);
   }
   if (err instanceof ShuttingDownError) {
     return problem('shutting-down', err.message, undefined, [

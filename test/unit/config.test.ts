@@ -21,6 +21,10 @@ describe('parseConfig', () => {
       shutdownDelay: 0,
       shutdownGrace: 10_000,
       workers: 1,
+      maxInFlight: 10_000,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
     });
     expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
     expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000 });
