@@ -32,6 +32,23 @@ export class InvalidParameterError extends GatewayError {
   }
 }
 
+/** API keys are configured and the request carries none, or an unknown one. */
+export class UnauthorizedError extends GatewayError {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** The caller's API key is valid but not allowed to reach this subject or route. */
+export class KeyNotPermittedError extends GatewayError {
+  constructor(
+    readonly keyName: string,
+    readonly target: string,
+  ) {
+    super(`the API key '${keyName}' may not reach '${target}'`);
+  }
+}
+
 /** The subject is valid but the configuration does not let callers reach it. */
 export class SubjectForbiddenError extends GatewayError {
   constructor(readonly subject: string) {

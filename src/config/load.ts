@@ -9,9 +9,12 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { ConfigSchema } from './schema.js';
 import type { Config } from './schema.js';
+import { resolveApiKeys } from './secrets.js';
+import type { ResolvedApiKey } from './secrets.js';
 
 /** Environment variables the gateway reads; anything else in the environment is ignored. */
 export interface ConfigEnv {
+  [name: string]: string | undefined;
   NATS_URL?: string | undefined;
   PORT?: string | undefined;
   HOST?: string | undefined;
@@ -53,7 +56,14 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = {}): 
       result.error.issues.map((issue) => describeIssue(issue, doc, lineCounter)),
     );
   }
-  return deepFreeze(result.data);
+  const config = result.data;
+  // Key files and variables are read now, so `validate` and a reload catch a missing secret too.
+  const keys = resolveApiKeys(config.auth.apiKeys, env, source);
+  config.auth.apiKeys = config.auth.apiKeys.map((key, i) => ({
+    ...key,
+    sha256: (keys[i] as ResolvedApiKey).sha256.toString('hex'),
+  }));
+  return deepFreeze(config);
 }
 
 function applyEnv(

@@ -158,6 +158,41 @@ const RouteSchema = z.strictObject({
 /** One mapped route, validated. */
 export type RouteConfig = z.output<typeof RouteSchema>;
 
+/** One caller API key: exactly one source of the key, and optional limits on what it may reach. */
+const ApiKeySchema = z
+  .strictObject({
+    /** Shown in logs, never the key. */
+    name: z.string().min(1),
+    /** Hex SHA-256 of the key, so the config never holds the key itself. */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (the SHA-256 of the key)')
+      .transform((h) => h.toLowerCase())
+      .optional(),
+    /** A file holding the key (e.g. a mounted secret); read at start-up and on reload. */
+    keyFile: z.string().min(1).optional(),
+    /** An environment variable holding the key. */
+    keyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    /** Subject patterns this key may reach; omitted means any. */
+    allow: z.array(subjectPattern).optional(),
+    /** Route templates (`/orders/:id`, `/rr/{subject}`) this key may use; omitted means any. */
+    routes: z.array(z.string().min(1)).optional(),
+  })
+  .refine((k) => [k.sha256, k.keyFile, k.keyEnv].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of sha256, keyFile or keyEnv',
+  });
+
+/** A validated API key entry (before its key file or variable is read). */
+export type ApiKeyConfig = z.output<typeof ApiKeySchema>;
+
+const AuthSchema = z.strictObject({
+  /** Bearer API keys; when the list is empty, callers are not authenticated. */
+  apiKeys: z.array(ApiKeySchema).default([]),
+});
+
 const MetricsSchema = z.strictObject({
   /** Serve Prometheus metrics on GET /metrics. */
   enabled: z.boolean().default(true),
@@ -178,6 +213,7 @@ export const ConfigSchema = z
     routes: z.array(RouteSchema).default([]),
     log: LogSchema.default(LogSchema.parse({})),
     metrics: MetricsSchema.default(MetricsSchema.parse({})),
+    auth: AuthSchema.default(AuthSchema.parse({})),
   })
   .superRefine(checkRoutes);
 

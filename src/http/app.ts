@@ -17,6 +17,8 @@ import {
 } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
+import { createAuthorizer } from './auth.js';
+import type { ForwardDeps } from './forward.js';
 import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import { mergeRoutes } from './openapi.js';
@@ -53,6 +55,7 @@ export function createApp({
 }: AppOptions): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const routes = compileRoutes(config);
+  const deps: ForwardDeps = { nats, authorize: createAuthorizer(config) };
   const liveOpenApi = JSON.stringify(mergeRoutes(openApi, config, routes));
 
   const accessLog = createAccessLog(logger);
@@ -108,8 +111,8 @@ export function createApp({
     return sendJson(c, 200, liveOpenApi);
   });
   // Mapped routes first: they take precedence over /rr.
-  mountRoutes(app, { config, routes, nats });
-  if (config.rr.enabled) mountRequestReply(app, { config, nats });
+  mountRoutes(app, { config, routes, deps });
+  if (config.rr.enabled) mountRequestReply(app, { config, deps });
 
   app.notFound(function notFound(c) {
     const empty = emptyParameterIn(routes, c.req.path);

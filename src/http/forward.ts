@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
+import type { Authorizer } from './auth.js';
 import { NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
 import { Outcome } from '../metrics.js';
 import type { HeaderList, RequestReply } from '../request-reply.js';
@@ -14,6 +15,13 @@ import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js'
 import { replyToHttp } from './reply.js';
 import { requestTimeoutMs } from './request-timeout.js';
 import { send } from './send.js';
+
+/** What forwarding needs from the gateway. */
+export interface ForwardDeps {
+  nats: RequestReply;
+  /** Present when API keys are configured. */
+  authorize: Authorizer | undefined;
+}
 
 /** Where and how to forward one request. */
 export interface ForwardTarget {
@@ -32,13 +40,14 @@ const EMPTY = new Uint8Array(0);
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
   c: Context<GatewayEnv>,
-  nats: RequestReply,
+  { nats, authorize }: ForwardDeps,
   target: ForwardTarget,
 ): Promise<Response> {
   const { subject, policy } = target;
+  const { incoming, outgoing } = c.env;
+  if (authorize) authorize(headerValue(incoming.headers.authorization), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
-  const { incoming, outgoing } = c.env;
   const url = incoming.url ?? '/';
   // Read from Node's request: Hono's c.req.header() builds a fetch Headers object on first use.
   const timeoutMs = requestTimeoutMs(
@@ -54,7 +63,13 @@ export async function forward(
   const payload = BODYLESS_METHODS.has(method)
     ? EMPTY
     : await readBody(incoming, nats.maxPayloadBytes);
-  const headers = natsRequestHeaders(incoming.rawHeaders, url, method, target);
+  const headers = natsRequestHeaders(
+    incoming.rawHeaders,
+    url,
+    method,
+    target,
+    authorize !== undefined,
+  );
   headers.push(['X-Request-Id', c.get('requestId')]);
 
   const reply = await nats.request({
@@ -73,15 +88,21 @@ export async function forward(
   return send(c, http.status, http.headers, http.body);
 }
 
-/** The caller's headers under the policy, the policy's static headers, then the request context. */
+/**
+ * The caller's headers under the policy, the policy's static headers, then the request context.
+ * An `Authorization` the gateway consumed to authenticate is never forwarded, whatever the policy.
+ */
 function natsRequestHeaders(
   rawHeaders: string[],
   url: string,
   method: string,
   target: ForwardTarget,
+  consumedAuthorization: boolean,
 ): HeaderList {
   const { policy } = target;
   let headers = requestHeadersToNats(rawHeaders, policy);
+  if (consumedAuthorization)
+    headers = headers.filter(([name]) => name.toLowerCase() !== 'authorization');
   if (policy.add.length > 0) {
     const replaced = new Set(policy.add.map(([name]) => name.toLowerCase()));
     headers = headers.filter(([name]) => !replaced.has(name.toLowerCase()));

@@ -10,6 +10,7 @@ import {
   InvalidParameterError,
   InvalidSubjectError,
   InvalidTimeoutError,
+  KeyNotPermittedError,
   MethodNotAllowedError,
   NatsUnavailableError,
   NoRespondersError,
@@ -20,6 +21,7 @@ import {
   ServiceError,
   ShuttingDownError,
   SubjectForbiddenError,
+  UnauthorizedError,
 } from '../errors.js';
 import { Outcome } from '../metrics.js';
 
@@ -29,6 +31,12 @@ export const PROBLEM_TYPES = {
   'invalid-subject': { status: 400, title: 'Invalid subject', outcome: Outcome.rejected },
   'invalid-parameter': { status: 400, title: 'Invalid path parameter', outcome: Outcome.rejected },
   'invalid-timeout': { status: 400, title: 'Invalid timeout', outcome: Outcome.rejected },
+  unauthorized: { status: 401, title: 'API key required', outcome: Outcome.unauthorized },
+  'key-not-permitted': {
+    status: 403,
+    title: 'API key not permitted here',
+    outcome: Outcome.unauthorized,
+  },
   'subject-forbidden': { status: 403, title: 'Subject not allowed', outcome: Outcome.rejected },
   'not-found': { status: 404, title: 'Not found', outcome: Outcome.rejected },
   'method-not-allowed': { status: 405, title: 'Method not allowed', outcome: Outcome.rejected },
@@ -83,6 +91,12 @@ export function toProblem(err: unknown): Problem {
   if (err instanceof InvalidSubjectError) return problem('invalid-subject', err.message);
   if (err instanceof InvalidParameterError) return problem('invalid-parameter', err.message);
   if (err instanceof SubjectForbiddenError) return problem('subject-forbidden', err.message);
+  if (err instanceof UnauthorizedError) {
+    return problem('unauthorized', err.message, undefined, [
+      ['WWW-Authenticate', 'Bearer realm="nats-http-gateway"'],
+    ]);
+  }
+  if (err instanceof KeyNotPermittedError) return problem('key-not-permitted', err.message);
   if (err instanceof InvalidTimeoutError) return problem('invalid-timeout', err.message);
   if (err instanceof BadRequestError) return problem('bad-request', err.message);
   if (err instanceof RouteNotFoundError) return problem('not-found', err.message);

@@ -8,10 +8,10 @@ import type { RouteConfig, Config } from '../config/schema.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from '../config/templates.js';
 import type { PathTemplate, SubjectTemplate } from '../config/templates.js';
 import { InvalidParameterError, MethodNotAllowedError } from '../errors.js';
-import type { RequestReply } from '../request-reply.js';
 import { tokenProblem } from '../subject.js';
 import type { GatewayEnv } from './context.js';
 import { forward } from './forward.js';
+import type { ForwardDeps } from './forward.js';
 import { pathOf } from './rr.js';
 
 /** A route with its templates parsed. */
@@ -45,11 +45,11 @@ export function compileRoutes(config: Config): CompiledRoute[] {
 export interface RoutesOptions {
   config: Config;
   routes: readonly CompiledRoute[];
-  nats: RequestReply;
+  deps: ForwardDeps;
 }
 
 /** Adds the mapped routes, then a 405 for other methods on each of their paths. */
-export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, nats }: RoutesOptions): void {
+export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: RoutesOptions): void {
   const methodsByPath = new Map<string, { path: string; methods: Set<string> }>();
   for (const route of routes) {
     const policy = effectivePolicy(config, route.config);
@@ -58,7 +58,7 @@ export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, nats }: Rou
       const params = paramsOf(c, route);
       const subject = renderSubject(route.subject, (name) => params[name] as string);
       c.set('subject', subject);
-      return forward(c, nats, { subject, policy, route: route.path.source, params });
+      return forward(c, deps, { subject, policy, route: route.path.source, params });
     };
     app.on([...route.methods], route.path.source, handleMappedRoute);
     // Keyed by shape: `/users/:id` and `/users/:uid` are one path with the union of their methods.

@@ -3,10 +3,10 @@ import type { Context, Hono } from 'hono';
 import { effectivePolicy } from '../config/effective.js';
 import type { Config } from '../config/schema.js';
 import { InvalidSubjectError, MethodNotAllowedError, SubjectForbiddenError } from '../errors.js';
-import type { RequestReply } from '../request-reply.js';
 import { SubjectPolicy, subjectProblem } from '../subject.js';
 import type { GatewayEnv } from './context.js';
 import { forward } from './forward.js';
+import type { ForwardDeps } from './forward.js';
 
 const RR_PREFIX = '/rr/';
 /** The route template of `/rr`, as logs, metrics and `X-Gateway-Route` name it. */
@@ -15,11 +15,11 @@ export const RR_ROUTE = '/rr/{subject}';
 /** Options for {@link mountRequestReply}. */
 export interface RrOptions {
   config: Config;
-  nats: RequestReply;
+  deps: ForwardDeps;
 }
 
 /** Adds `/rr/{subject}` to the app. */
-export function mountRequestReply(app: Hono<GatewayEnv>, { config, nats }: RrOptions): void {
+export function mountRequestReply(app: Hono<GatewayEnv>, { config, deps }: RrOptions): void {
   const allowed = new SubjectPolicy(config.rr.allow, config.rr.deny);
   const policy = effectivePolicy(config);
 
@@ -29,7 +29,7 @@ export function mountRequestReply(app: Hono<GatewayEnv>, { config, nats }: RrOpt
     const subject = subjectFromUrl(c.env.incoming.url ?? '');
     c.set('subject', subject);
     if (!allowed.permits(subject)) throw new SubjectForbiddenError(subject);
-    return forward(c, nats, { subject, policy, route: RR_ROUTE });
+    return forward(c, deps, { subject, policy, route: RR_ROUTE });
   };
   app.all('/rr', handleRequestReply);
   app.all('/rr/*', handleRequestReply);

@@ -16,6 +16,8 @@ export interface StackOptions {
   natsConfig?: string;
   /** Config of each gateway; `nats.servers` is filled in. */
   gateways?: Array<Record<string, unknown>>;
+  /** Extra environment for the gateways. */
+  env?: Record<string, string>;
 }
 
 /** The running parts; valid inside tests. */
@@ -31,7 +33,7 @@ export interface Stack {
 }
 
 /** Registers hooks that start the stack before the file's tests and stop it after them. */
-export function useStack({ natsConfig, gateways = [{}] }: StackOptions = {}): Stack {
+export function useStack({ natsConfig, gateways = [{}], env = {} }: StackOptions = {}): Stack {
   let nats: NatsServer | undefined;
   let nc: NatsConnection | undefined;
   const running: Gateway[] = [];
@@ -52,6 +54,7 @@ export function useStack({ natsConfig, gateways = [{}] }: StackOptions = {}): St
       gateways.map((config) =>
         startGateway({
           config: { ...config, nats: { ...(config.nats as object), servers: [url] } },
+          env,
         }),
       ),
     );

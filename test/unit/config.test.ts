@@ -109,3 +109,26 @@ describe('shipped config files', () => {
     await expect(loadConfig(file, {})).resolves.toBeDefined();
   });
 });
+
+describe('auth.apiKeys', () => {
+  const key = (fields: string): string => `auth:\n  apiKeys:\n    - { name: k, ${fields} }\n`;
+
+  it('needs exactly one source for each key', () => {
+    expect(issuesOf(key('allow: [">"]'))[0]).toContain('exactly one of sha256, keyFile or keyEnv');
+    expect(issuesOf(key(`sha256: ${'a'.repeat(64)}, keyEnv: X`))[0]).toContain('exactly one');
+    expect(issuesOf(key('sha256: abc'))[0]).toContain('64 hex digits');
+  });
+
+  it('reads key files and variables at load time, naming a missing one', () => {
+    expect(issuesOf(key('keyFile: /nonexistent/key'))[0]).toContain(
+      "auth.apiKeys.0.keyFile: cannot read '/nonexistent/key'",
+    );
+    expect(issuesOf(key('keyEnv: NHG_TEST_MISSING_KEY'))[0]).toContain(
+      'NHG_TEST_MISSING_KEY is not set',
+    );
+    const config = parseConfig(key('keyEnv: MY_KEY'), 'x', { MY_KEY: 'test' });
+    expect(config.auth.apiKeys[0]?.sha256).toBe(
+      '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    );
+  });
+});
