@@ -74,6 +74,7 @@ export interface AccessLogEntry {
   method: string;
   route: string;
   subject: string | undefined;
+  clientIp: string;
   status: number;
   durationMs: number;
 }
@@ -97,6 +98,7 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
         method: entry.method,
         route: entry.route,
         subject: entry.subject,
+        clientIp: entry.clientIp,
         status: entry.status,
         durationMs: entry.durationMs,
         msg: 'request',

@@ -46,6 +46,32 @@ const headerName = z
   .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
   .transform((name) => name.toLowerCase());
 
+const CorsSchema = z
+  .strictObject({
+    /** Origins allowed to call from a browser (`https://app.example`), or `*`; empty turns CORS off. */
+    origins: z
+      .array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, "must be '*' or scheme://host[:port]"))
+      .default([]),
+    methods: z
+      .array(z.string().regex(/^[A-Z]+$/))
+      .default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    /** Request headers a browser may send; empty allows whatever the preflight asks for. */
+    headers: z.array(headerName).default([]),
+    /** Response headers a browser script may read. */
+    exposeHeaders: z.array(headerName).default(['x-request-id']),
+    credentials: z.boolean().default(false),
+    /** How long a browser may cache a preflight answer. */
+    maxAge: durationMs.default(600_000),
+  })
+  .refine((c) => !(c.credentials && c.origins.includes('*')), {
+    message:
+      "credentials: true cannot be combined with the '*' origin (the Fetch standard forbids it)",
+    path: ['credentials'],
+  });
+
+/** CORS settings, validated. */
+export type CorsConfig = z.output<typeof CorsSchema>;
+
 const HttpSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0'),
@@ -64,6 +90,13 @@ const HttpSchema = z
     requestTimeout: durationMs.default(30_000),
     /** How long an idle keep-alive connection stays open; raise it above a load balancer's idle timeout. */
     keepAliveTimeout: durationMs.default(5_000),
+    /** Cross-origin browser access; answered by the gateway without touching NATS. */
+    cors: CorsSchema.default(CorsSchema.parse({})),
+    /**
+     * Whether X-Forwarded-For / Forwarded are believed: false (use the socket's address), true (the
+     * first address they name), or the number of trusted proxy hops in front of the gateway.
+     */
+    trustProxy: z.union([z.boolean(), z.number().int().min(1).max(16)]).default(false),
   })
   .refine((h) => h.headersTimeout <= h.requestTimeout, {
     message: 'headersTimeout must not exceed requestTimeout',

@@ -18,6 +18,8 @@ import {
 import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
 import { createAuthorizer } from './auth.js';
+import { clientAddress } from './client-address.js';
+import { corsMiddleware } from './cors.js';
 import type { ForwardDeps } from './forward.js';
 import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -68,6 +70,8 @@ export function createApp({
     c.set('subject', undefined);
     c.set('closeConnection', lifecycle.shuttingDown);
     c.set('outcome', undefined);
+    c.set('extraHeaders', []);
+    c.set('clientIp', clientAddress(c.env.incoming, config.http.trustProxy));
     if (lifecycle.inFlight >= config.http.maxInFlight) {
       sendProblem(c, toProblem(new OverloadedError(config.http.maxInFlight)));
     } else {
@@ -93,10 +97,14 @@ export function createApp({
       method,
       route,
       subject: c.get('subject'),
+      clientIp: c.get('clientIp'),
       status,
       durationMs: Math.round(durationMs * 1000) / 1000,
     });
   });
+
+  const cors = corsMiddleware(config.http.cors);
+  if (cors) app.use(cors);
 
   mountHealth(app, nats, lifecycle);
   if (config.metrics.enabled) {

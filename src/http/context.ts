@@ -11,6 +11,10 @@ export interface RequestVariables {
   subject: string | undefined;
   /** Set while shutting down: responses carry `Connection: close`. */
   closeConnection: boolean;
+  /** Headers every response to this request carries (CORS); `send` appends them. */
+  extraHeaders: Array<[string, string]>;
+  /** The caller's address under `http.trustProxy`. */
+  clientIp: string;
   /** How the request ended, for metrics; derived from the status when unset. */
   outcome: Outcome | undefined;
 }

@@ -21,6 +21,7 @@ export function send(
   const { outgoing } = c.env;
   const lines: string[] = [];
   for (const [name, value] of headers) lines.push(name, value);
+  for (const [name, value] of c.get('extraHeaders')) lines.push(name, value);
   lines.push('X-Request-Id', c.get('requestId'));
   // Keep-alive connections outlive `server.close()`; tell their clients to reconnect elsewhere.
   if (c.get('closeConnection')) lines.push('Connection', 'close');

@@ -87,6 +87,7 @@ describe('mapped routes', () => {
       ['X-Gateway-Route', '/orders/:region/:id'],
       ['X-Gateway-Param-region', 'eu'],
       ['X-Gateway-Param-id', '7'],
+      ['X-Gateway-Client-Ip', '127.0.0.1'],
     ]);
   });
 

@@ -15,7 +15,9 @@ function issuesOf(yaml: string, env = {}): string[] {
 describe('parseConfig', () => {
   it('fills every default from an empty file', () => {
     const config = parseConfig('', 'empty.yaml');
-    expect(config.http).toEqual({
+    expect(config.http.cors.origins).toEqual([]);
+    expect(config.http.trustProxy).toBe(false);
+    expect(config.http).toMatchObject({
       host: '0.0.0.0',
       port: 8080,
       shutdownDelay: 0,
