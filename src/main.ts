@@ -85,6 +85,20 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     healthTimeoutMs: config.nats.healthTimeout,
     logger,
     onReconnect: () => metrics.countReconnect(),
+    security: {
+      user: config.nats.user,
+      pass: config.nats.pass,
+      token: config.nats.token,
+      nkeySeedFile: config.nats.nkeySeedFile,
+      credsFile: config.nats.credsFile,
+      tls: config.nats.tls,
+    },
+  });
+  nats.connected.catch((err: unknown) => {
+    // Wrong credentials will not get better by retrying: say so and stop, so the deployment fails visibly.
+    logger.fatal({ err: (err as Error).message }, 'cannot authenticate to NATS; exiting');
+    flushLogs(logger);
+    process.exit(1);
   });
   let app = createApp({ config, nats, lifecycle, logger, openApi, metrics });
   const { server } = await startHttpServer({

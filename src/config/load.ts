@@ -2,6 +2,7 @@
  * Reads the YAML file, overlays the environment, validates once and freezes the result, so nothing
  * downstream can see a half-valid or mutated config.
  */
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
@@ -48,7 +49,8 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = {}): 
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, ['the file must hold a mapping of sections (http, nats, …)']);
   }
-  const input = applyEnv(raw as Record<string, unknown>, env, source);
+  const interpolated = interpolateEnv(raw, env, [], source) as Record<string, unknown>;
+  const input = applyEnv(interpolated, env, source);
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     throw new ConfigError(
@@ -57,6 +59,14 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = {}): 
     );
   }
   const config = result.data;
+  const unreadable = unreadableFiles([
+    ['nats.nkeySeedFile', config.nats.nkeySeedFile],
+    ['nats.credsFile', config.nats.credsFile],
+    ['nats.tls.caFile', config.nats.tls?.caFile],
+    ['nats.tls.certFile', config.nats.tls?.certFile],
+    ['nats.tls.keyFile', config.nats.tls?.keyFile],
+  ]);
+  if (unreadable.length > 0) throw new ConfigError(source, unreadable);
   // Key files and variables are read now, so `validate` and a reload catch a missing secret too.
   const keys = resolveApiKeys(config.auth.apiKeys, env, source);
   config.auth.apiKeys = config.auth.apiKeys.map((key, i) => ({
@@ -144,4 +154,49 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * Replaces `${NAME}` in every string value with the environment variable NAME, so secrets can stay
+ * out of the file (`pass: ${NATS_PASS}`); `$${` stands for a literal `${`. An unset variable is an
+ * error naming the key, never an empty string.
+ */
+function interpolateEnv(value: unknown, env: ConfigEnv, path: string[], source: string): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
+      if (match.startsWith('$$')) return match.slice(1);
+      const found = env[name];
+      if (found === undefined) {
+        throw new ConfigError(source, [
+          `${path.join('.') || '(top level)'}: the environment variable ${name} is not set`,
+        ]);
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value))
+    return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], source));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], source)]),
+    );
+  }
+  return value;
+}
+
+/** A message for each configured file the gateway cannot read, naming its key. */
+function unreadableFiles(files: Array<[key: string, path: string | undefined]>): string[] {
+  const problems: string[] = [];
+  for (const [key, path] of files) {
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (err) {
+      problems.push(
+        `${key}: cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+  }
+  return problems;
 }

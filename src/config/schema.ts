@@ -103,19 +103,52 @@ const HttpSchema = z
     path: ['headersTimeout'],
   });
 
-const NatsSchema = z.strictObject({
-  servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
-  name: z.string().min(1).default('nats-http-gateway'),
-  inboxPrefix: subjectPattern
-    .refine((p) => !/[*>]/.test(p), 'must be a literal subject prefix, without wildcards')
-    .default('_INBOX'),
-  /** Pause between dial attempts; low so that failover to another server is fast. */
-  reconnectWait: durationMs.default(250),
-  /** How often the gateway proves the connection still answers (a PING that must come back). */
-  healthInterval: durationMs.default(2_000),
-  /** How long that proof may take before the connection counts as stalled and is replaced. */
-  healthTimeout: durationMs.default(2_000),
+const NatsTlsSchema = z.strictObject({
+  /** CA bundle that signed the server's certificate. */
+  caFile: z.string().min(1).optional(),
+  /** Client certificate and key, for servers that verify clients (mutual TLS). */
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  /** Name to verify the server's certificate against, when it differs from the URL's host. */
+  serverName: z.string().min(1).optional(),
 });
+
+const NatsSchema = z
+  .strictObject({
+    servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
+    /** User and password (`pass: ${NATS_PASS}` keeps the secret in the environment). */
+    user: z.string().min(1).optional(),
+    pass: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    /** An NKey seed file (`SU…`), for servers that list the user's public NKey. */
+    nkeySeedFile: z.string().min(1).optional(),
+    /** A credentials file (JWT and NKey seed), for servers in operator mode. */
+    credsFile: z.string().min(1).optional(),
+    tls: NatsTlsSchema.optional(),
+    name: z.string().min(1).default('nats-http-gateway'),
+    inboxPrefix: subjectPattern
+      .refine((p) => !/[*>]/.test(p), 'must be a literal subject prefix, without wildcards')
+      .default('_INBOX'),
+    /** Pause between dial attempts; low so that failover to another server is fast. */
+    reconnectWait: durationMs.default(250),
+    /** How often the gateway proves the connection still answers (a PING that must come back). */
+    healthInterval: durationMs.default(2_000),
+    /** How long that proof may take before the connection counts as stalled and is replaced. */
+    healthTimeout: durationMs.default(2_000),
+  })
+  .refine((n) => (n.user === undefined) === (n.pass === undefined), {
+    message: 'user and pass go together',
+    path: ['pass'],
+  })
+  .refine(
+    (n) =>
+      [n.user, n.token, n.nkeySeedFile, n.credsFile].filter((v) => v !== undefined).length <= 1,
+    { message: 'use one way to authenticate: user/pass, token, nkeySeedFile or credsFile' },
+  )
+  .refine((n) => (n.tls?.certFile === undefined) === (n.tls?.keyFile === undefined), {
+    message: 'certFile and keyFile go together',
+    path: ['tls'],
+  });
 
 const RequestsSchema = z
   .strictObject({

@@ -2,8 +2,9 @@
  * The gateway's NATS connection: connects (retrying forever at start-up), tracks whether it can be
  * used right now, proves it still answers, and sends requests through one shared reply subscription.
  */
-import { connect, nuid } from '@nats-io/transport-node';
-import type { NatsConnection, Status } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, nuid } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from '../errors.js';
 import type { OutboundRequest, Reply, RequestReply } from '../request-reply.js';
@@ -20,6 +21,68 @@ export interface NatsClientOptions {
   logger: Logger;
   /** Called each time the connection is re-established after a loss. */
   onReconnect?: () => void;
+  /** How to authenticate and encrypt; secrets are read from their files at each (re)connect. */
+  security?: NatsSecurityOptions;
+}
+
+/** Authentication and TLS towards NATS; at most one way to authenticate. */
+export interface NatsSecurityOptions {
+  user?: string | undefined;
+  pass?: string | undefined;
+  token?: string | undefined;
+  nkeySeedFile?: string | undefined;
+  credsFile?: string | undefined;
+  tls?:
+    | {
+        caFile?: string | undefined;
+        certFile?: string | undefined;
+        keyFile?: string | undefined;
+        serverName?: string | undefined;
+      }
+    | undefined;
+}
+
+/** NATS refused the gateway's credentials: retrying with the same ones cannot help. */
+export class NatsAuthenticationError extends Error {
+  constructor(options?: ErrorOptions) {
+    super(
+      'NATS rejected the gateway’s credentials (check nats.user/pass, token, nkeySeedFile or credsFile)',
+      options,
+    );
+    this.name = 'NatsAuthenticationError';
+  }
+}
+
+function securityOptions(s: NatsSecurityOptions | undefined): Partial<ConnectionOptions> {
+  const out: Partial<ConnectionOptions> = {};
+  if (!s) return out;
+  if (s.user !== undefined) Object.assign(out, { user: s.user, pass: s.pass });
+  if (s.token !== undefined) out.token = s.token;
+  const seedFile = s.nkeySeedFile;
+  if (seedFile !== undefined) {
+    out.authenticator = nkeyAuthenticator(() =>
+      new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim()),
+    );
+  }
+  const credsFile = s.credsFile;
+  if (credsFile !== undefined)
+    out.authenticator = credsAuthenticator(() => readFileSync(credsFile));
+  if (s.tls) {
+    const { caFile, certFile, keyFile, serverName } = s.tls;
+    // Extra keys reach Node's tls.connect as they are; `servername` sets the name to verify.
+    out.tls = {
+      ...(caFile ? { caFile } : {}),
+      ...(certFile ? { certFile } : {}),
+      ...(keyFile ? { keyFile } : {}),
+      ...(serverName ? { servername: serverName } : {}),
+    };
+  }
+  return out;
+}
+
+function isAuthFailure(err: unknown): boolean {
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+  return /authorization|authentication/i.test(text);
 }
 
 /** Where the connection stands; only `connected` serves requests. */
@@ -64,7 +127,10 @@ export class NatsClient implements RequestReply {
     return new NatsClient(options);
   }
 
-  /** Resolves once connected for the first time (or when stopped before that). */
+  /**
+   * Resolves once connected for the first time (or when stopped before that); rejects with
+   * {@link NatsAuthenticationError} when the server refuses the credentials.
+   */
   get connected(): Promise<void> {
     return this.#connected;
   }
@@ -113,6 +179,7 @@ export class NatsClient implements RequestReply {
     for (let attempt = 1; !this.#stopping; attempt++) {
       try {
         const nc = await connect({
+          ...securityOptions(o.security),
           servers: [...o.servers],
           name: o.name,
           inboxPrefix: o.inboxPrefix,
@@ -133,6 +200,7 @@ export class NatsClient implements RequestReply {
         this.#adopt(nc);
         return;
       } catch (err) {
+        if (isAuthFailure(err)) throw new NatsAuthenticationError({ cause: err });
         const waitMs = Math.min(
           o.reconnectWaitMs * 2 ** Math.min(attempt - 1, 10),
           MAX_STARTUP_BACKOFF_MS,

@@ -134,3 +134,31 @@ describe('auth.apiKeys', () => {
     );
   });
 });
+
+describe('${NAME} in values', () => {
+  it('reads environment variables into any string value, and $${ stays literal', () => {
+    const config = parseConfig(
+      'nats:\n  user: svc\n  pass: "${NATS_PASS}"\n  name: "gw-${REGION}-$${x}"\n',
+      'x',
+      {
+        NATS_PASS: 'p@ss',
+        REGION: 'eu',
+      },
+    );
+    expect(config.nats.pass).toBe('p@ss');
+    expect(config.nats.name).toBe('gw-eu-${x}');
+  });
+
+  it('names the key of an unset variable', () => {
+    expect(issuesOf('nats:\n  token: "${NHG_UNSET_TOKEN}"\n')).toEqual([
+      'nats.token: the environment variable NHG_UNSET_TOKEN is not set',
+    ]);
+  });
+
+  it('refuses two ways to authenticate, and a user without pass', () => {
+    expect(issuesOf('nats: { user: a, pass: b, token: c }\n')[0]).toContain(
+      'one way to authenticate',
+    );
+    expect(issuesOf('nats: { user: a }\n')[0]).toContain('user and pass go together');
+  });
+});
