@@ -5,6 +5,7 @@
  * (or GATEWAY_CONFIG; NATS_URL, PORT, HOST and LOG_LEVEL override the file)
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
@@ -107,6 +108,10 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     host: config.http.host,
     port: config.http.port,
     logger,
+    tls: config.http.tls && {
+      cert: readFileSync(config.http.tls.certFile),
+      key: readFileSync(config.http.tls.keyFile),
+    },
     timeouts: {
       headersMs: config.http.headersTimeout,
       requestMs: config.http.requestTimeout,

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -19,6 +20,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Node's own server limits; its defaults let a slow client hold a socket for 5 minutes. */
   timeouts?: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
@@ -36,9 +39,12 @@ export async function startHttpServer({
   port,
   logger,
   timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
+  tls,
 }: HttpServerOptions): Promise<RunningServer> {
   const server = createAdaptorServer({
+    ...(tls ? { createServer: createHttpsServer } : {}),
     serverOptions: {
+      ...tls,
       headersTimeout: timeouts.headersMs,
       requestTimeout: timeouts.requestMs,
       keepAliveTimeout: timeouts.keepAliveMs,
@@ -60,7 +66,7 @@ export async function startHttpServer({
     });
   });
   const address = server.address() as AddressInfo;
-  logger.info({ host, port: address.port }, 'listening');
+  logger.info({ host, port: address.port, scheme: tls ? 'https' : 'http' }, 'listening');
   return { server, port: address.port };
 }
 

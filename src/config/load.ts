@@ -65,6 +65,8 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = {}): 
     ['nats.tls.caFile', config.nats.tls?.caFile],
     ['nats.tls.certFile', config.nats.tls?.certFile],
     ['nats.tls.keyFile', config.nats.tls?.keyFile],
+    ['http.tls.certFile', config.http.tls?.certFile],
+    ['http.tls.keyFile', config.http.tls?.keyFile],
   ]);
   if (unreadable.length > 0) throw new ConfigError(source, unreadable);
   // Key files and variables are read now, so `validate` and a reload catch a missing secret too.

@@ -90,6 +90,8 @@ const HttpSchema = z
     requestTimeout: durationMs.default(30_000),
     /** How long an idle keep-alive connection stays open; raise it above a load balancer's idle timeout. */
     keepAliveTimeout: durationMs.default(5_000),
+    /** Serve HTTPS instead of HTTP, for deployments without a TLS-terminating proxy in front. */
+    tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
     /** Cross-origin browser access; answered by the gateway without touching NATS. */
     cors: CorsSchema.default(CorsSchema.parse({})),
     /**

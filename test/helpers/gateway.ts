@@ -119,7 +119,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (options.waitForNats !== false) await waitForLog((l) => l.msg === 'connected to NATS');
     const port = listening.port as number;
     return {
-      url: `http://127.0.0.1:${port}`,
+      url: `${(listening.scheme as string | undefined) ?? 'http'}://127.0.0.1:${port}`,
       port,
       pid: child.pid as number,
       configFile,
