@@ -22,6 +22,8 @@ export interface NatsServerOptions {
 export interface NatsServer {
   url: string;
   port: number;
+  /** The route URL when the config has a `cluster` block. */
+  clusterUrl: string | undefined;
   pid: number;
   /** Stops the server and waits for it to exit. */
   stop(): Promise<void>;
@@ -53,15 +55,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    const url = await waitForPortsFile(
+    const ports = await waitForPortsFile(
       child,
       join(dir, `nats-server_${child.pid}.ports`),
       () => stderr,
     );
+    const url = ports.nats?.[0] as string;
     const port = Number(new URL(url).port);
     return {
       url,
       port,
+      clusterUrl: ports.cluster?.[0],
       pid: child.pid as number,
       async stop() {
         if (child.exitCode === null && child.signalCode === null) {
@@ -82,18 +86,22 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
 }
 
+interface PortsFile {
+  nats?: string[];
+  cluster?: string[];
+}
+
 async function waitForPortsFile(
   child: ChildProcess,
   file: string,
   stderr: () => string,
-): Promise<string> {
+): Promise<PortsFile> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`nats-server exited early: ${stderr()}`);
     try {
-      const ports = JSON.parse(await readFile(file, 'utf8')) as { nats?: string[] };
-      const url = ports.nats?.[0];
-      if (url) return url;
+      const ports = JSON.parse(await readFile(file, 'utf8')) as PortsFile;
+      if (ports.nats?.[0]) return ports;
     } catch {
       // Not written yet (or half written): poll again.
     }

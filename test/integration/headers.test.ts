@@ -232,6 +232,34 @@ describe('NATS reply headers → HTTP', () => {
   });
 });
 
+describe('W3C trace context', () => {
+  it('passes traceparent and tracestate to NATS and back unchanged', async () => {
+    const subject = uniqueSubject();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const tracestate = 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE';
+    let seen: Array<[string, string]> = [];
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
+        seen = headerPairs(msg);
+        msg.respond('ok', {
+          headers: replyHeaders([
+            ['traceparent', traceparent.replace(/01$/, '00')],
+            ['tracestate', tracestate],
+          ]),
+        });
+      }),
+    );
+    const res = await send(rr(canonical(), subject), {
+      body: 'x',
+      headers: { traceparent, tracestate },
+    });
+    expect(seen).toContainEqual(['Traceparent', traceparent]);
+    expect(seen).toContainEqual(['Tracestate', tracestate]);
+    expect(res.headers.traceparent).toBe(traceparent.replace(/01$/, '00'));
+    expect(res.headers.tracestate).toBe(tracestate);
+  });
+});
+
 describe('status from the reply', () => {
   it.each([
     ['201', 201],
