@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, nkeys } from '@nats-io/transport-node';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { connect, credsAuthenticator, nkeys } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
@@ -99,6 +100,40 @@ describe('NATS authentication', () => {
       config,
       { authenticator: nkeyAuthenticator(responderUser.getSeed()) },
       { nkeySeedFile: seedFile },
+    );
+    await expectEcho(gateway);
+  });
+
+  it('credentials file, against a server in operator mode', async () => {
+    const operator = nkeys.createOperator();
+    const account = nkeys.createAccount();
+    // The JWT library's defaults allow no connections or subscriptions at all: open them up.
+    const unlimited = { subs: -1, data: -1, payload: -1 };
+    const accountJwt = await encodeAccount(
+      'gateway-test',
+      account,
+      { limits: { ...unlimited, conn: -1, imports: -1, exports: -1, leaf: -1, wildcards: true } },
+      { signer: operator },
+    );
+    const creds = async (name: string): Promise<Uint8Array> => {
+      const user = nkeys.createUser();
+      // The JWT library's default user limits allow no subscriptions at all.
+      return fmtCreds(
+        await encodeUser(name, user, account, { subs: -1, data: -1, payload: -1 }),
+        user,
+      );
+    };
+    const credsFile = join(dir, 'gateway.creds');
+    writeFileSync(credsFile, await creds('gateway'));
+    const config = [
+      `operator: "${await encodeOperator('test-operator', operator)}"`,
+      'resolver: MEMORY',
+      `resolver_preload: { ${account.getPublicKey()}: "${accountJwt}" }`,
+    ].join('\n');
+    const { gateway } = await setup(
+      config,
+      { authenticator: credsAuthenticator(await creds('responder')) },
+      { credsFile },
     );
     await expectEcho(gateway);
   });
