@@ -70,7 +70,7 @@ export async function forward(
     target,
     authorize !== undefined,
   );
-  headers.push(['X-Gateway-Client-Ip', c.get('clientIp')]);
+  headers.push([`${CONTEXT_HEADER_PREFIX}Client-Ip`, c.get('clientIp')]);
   headers.push(['X-Request-Id', c.get('requestId')]);
 
   const reply = await nats.request({
