@@ -2,13 +2,13 @@
  * One nats-server, one or more gateways and a responder connection for a whole test file, with
  * teardown registered before anything starts and per-test cleanups run after each test.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startGateway } from './gateway.js';
 import type { Gateway } from './gateway.js';
 import { startNatsServer } from './nats-server.js';
 import type { NatsServer } from './nats-server.js';
-import { connectResponder } from './responders.js';
+import { connectResponder, respond } from './responders.js';
 
 /** Options for {@link useStack}. */
 export interface StackOptions {
@@ -30,6 +30,11 @@ export interface Stack {
   readonly nc: NatsConnection;
   /** Runs `undo` after the current test. */
   afterThisTest(undo: () => void): void;
+  /**
+   * Answers every request on `subject` with `answer(msg)` (default "ok") until the test ends, and
+   * returns the messages received, in order.
+   */
+  record(subject: string, answer?: (msg: Msg) => string): Promise<Msg[]>;
 }
 
 /** Registers hooks that start the stack before the file's tests and stop it after them. */
@@ -81,6 +86,15 @@ export function useStack({ natsConfig, gateways = [{}], env = {} }: StackOptions
     },
     afterThisTest(undo) {
       cleanups.push(undo);
+    },
+    async record(subject, answer = () => 'ok') {
+      const seen: Msg[] = [];
+      const undo = await respond(started(nc, 'responder connection'), subject, (msg) => {
+        seen.push(msg);
+        msg.respond(answer(msg));
+      });
+      cleanups.push(undo);
+      return seen;
     },
   };
 }

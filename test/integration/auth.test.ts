@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import { unexpectedErrors } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
-import { headerPairs, respond } from '../helpers/responders.js';
+import { headerPairs } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `auth${process.pid}`;
@@ -42,16 +42,7 @@ const stack = useStack({
 
 const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
-async function recordOn(subject: string): Promise<Msg[]> {
-  const seen: Msg[] = [];
-  stack.afterThisTest(
-    await respond(stack.nc, subject, (msg) => {
-      seen.push(msg);
-      msg.respond('ok');
-    }),
-  );
-  return seen;
-}
+const recordOn = (subject: string): Promise<Msg[]> => stack.record(subject);
 
 describe('API keys', () => {
   it.each([

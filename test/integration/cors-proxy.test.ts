@@ -3,7 +3,6 @@ import type { Msg } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../helpers/gateway.js';
 import { headerValues, send } from '../helpers/http.js';
-import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `cors${process.pid}`;
@@ -24,16 +23,7 @@ const plain = (): Gateway => stack.gateways[0] as Gateway;
 const trusting = (): Gateway => stack.gateways[1] as Gateway;
 const oneHop = (): Gateway => stack.gateways[2] as Gateway;
 
-async function recordOn(subject: string): Promise<Msg[]> {
-  const seen: Msg[] = [];
-  stack.afterThisTest(
-    await respond(stack.nc, subject, (msg) => {
-      seen.push(msg);
-      msg.respond('ok');
-    }),
-  );
-  return seen;
-}
+const recordOn = (subject: string): Promise<Msg[]> => stack.record(subject);
 
 describe('CORS', () => {
   it('answers a preflight itself, without touching NATS', async () => {

@@ -1,37 +1,17 @@
 /** The optional HTTPS listener (http.tls), with a certificate generated for the test. */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeSelfSigned } from '../helpers/certs.js';
 import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `https${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'nhg-https-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    'key.pem',
-    '-out',
-    'cert.pem',
-  ],
-  { cwd: dir, stdio: 'ignore' },
-);
+makeSelfSigned(dir, 'IP:127.0.0.1');
 
 const stack = useStack({
   gateways: [{ http: { tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } } }],

@@ -2,7 +2,6 @@
  * Authentication and TLS towards NATS, each against a real nats-server configured for it, and a
  * custom inbox prefix.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import { runGatewayToExit, startGateway, unexpectedErrors } from '../helpers/gateway.js';
 import type { Gateway } from '../helpers/gateway.js';
+import { makeTestPki } from '../helpers/certs.js';
 import { send } from '../helpers/http.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { respond } from '../helpers/responders.js';
@@ -148,86 +148,8 @@ describe('NATS authentication', () => {
 });
 
 describe('TLS to NATS', () => {
-  const openssl = (...args: string[]): void =>
-    void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-
-  function makePki(): void {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=test-ca',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:nats.test\n');
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=nats.test',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    );
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=gateway',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      'client.pem',
-    );
-  }
-
   it('mutual TLS with a generated CA and a client certificate', async () => {
-    makePki();
+    makeTestPki(dir, 'IP:127.0.0.1,DNS:nats.test');
     const f = (name: string): string => join(dir, name);
     const serverConfig = `tls { cert_file: "${f('server.pem')}", key_file: "${f('server.key')}", ca_file: "${f('ca.pem')}", verify: true }`;
     const tls = { caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client.key') };

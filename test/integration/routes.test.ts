@@ -41,16 +41,9 @@ const stack = useStack({
 const gw = (): Gateway => stack.gateways[0] as Gateway;
 
 /** Answers on `subject` with the received subject, records each message, returns the record. */
-async function recordOn(subject: string): Promise<Msg[]> {
-  const seen: Msg[] = [];
-  stack.afterThisTest(
-    await respond(stack.nc, subject, (msg) => {
-      seen.push(msg);
-      msg.respond(`${msg.subject}|${msg.data.length}`);
-    }),
-  );
-  return seen;
-}
+/** Records requests on `subject`, answering with the subject and payload size. */
+const recordOn = (subject: string): Promise<Msg[]> =>
+  stack.record(subject, (msg) => `${msg.subject}|${msg.data.length}`);
 
 describe('mapped routes', () => {
   it('maps GET /users/:id to users.get.{id} with an empty payload', async () => {
