@@ -43,8 +43,8 @@ function signed(dir: string, name: string, commonName: string, subjectAltName?: 
   );
 }
 
-/** Writes `ca.pem`, `server.pem`/`server.key` (for `serverAltName`) and `client.pem`/`client.key` into `dir`. */
-export function makeTestPki(dir: string, serverAltName: string): void {
+/** A self-signed certificate `${name}.pem` with its key `${name}.key`. */
+function selfSigned(dir: string, name: string, commonName: string, extra: string[] = []): void {
   openssl(
     dir,
     'req',
@@ -55,34 +55,23 @@ export function makeTestPki(dir: string, serverAltName: string): void {
     '-days',
     '2',
     '-subj',
-    '/CN=test-ca',
+    `/CN=${commonName}`,
+    ...extra,
     '-keyout',
-    'ca.key',
+    `${name}.key`,
     '-out',
-    'ca.pem',
+    `${name}.pem`,
   );
+}
+
+/** Writes `ca.pem`, `server.pem`/`server.key` (for `serverAltName`) and `client.pem`/`client.key` into `dir`. */
+export function makeTestPki(dir: string, serverAltName: string): void {
+  selfSigned(dir, 'ca', 'test-ca');
   signed(dir, 'server', 'server', serverAltName);
   signed(dir, 'client', 'client');
 }
 
-/** Writes a self-signed `cert.pem`/`key.pem` for `subjectAltName` into `dir`. */
+/** Writes a self-signed `cert.pem`/`cert.key` for `subjectAltName` into `dir`. */
 export function makeSelfSigned(dir: string, subjectAltName: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test',
-    '-addext',
-    `subjectAltName=${subjectAltName}`,
-    '-keyout',
-    'key.pem',
-    '-out',
-    'cert.pem',
-  );
+  selfSigned(dir, 'cert', 'test', ['-addext', `subjectAltName=${subjectAltName}`]);
 }

@@ -14,7 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 makeSelfSigned(dir, 'IP:127.0.0.1');
 
 const stack = useStack({
-  gateways: [{ http: { tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } } }],
+  gateways: [
+    { http: { tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'cert.key') } } },
+  ],
 });
 
 describe('HTTPS listener', () => {
