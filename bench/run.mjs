@@ -119,7 +119,7 @@ async function startGateway(natsUrl) {
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'gateway');
-  return { pid: child.pid, url: `${url}/rr/bench.echo`, base: url };
+  return { child, pid: child.pid, url: `${url}/rr/bench.echo`, base: url };
 }
 
 const median = (xs) => {
@@ -204,47 +204,72 @@ async function main() {
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
   await responder.first;
 
-  const targets = {};
-  for (const name of TARGETS) {
-    if (name === 'nats-floor') {
-      const t = forkTarget('nats-floor.mjs', { NATS_URL: natsUrl });
-      await t.first;
-      targets[name] = { child: t.child, measure: measureNatsFloor };
-    } else if (name === 'http-floor' || name === 'naive') {
-      const t = forkTarget(name === 'naive' ? 'naive-gateway.mjs' : 'http-floor.mjs', {
-        NATS_URL: natsUrl,
-      });
-      const { port } = await t.first;
-      targets[name] = {
-        pid: t.child.pid,
-        url: `http://127.0.0.1:${port}/rr/bench.echo`,
-        measure: measureHttp,
-      };
-    } else if (name === 'gateway') {
-      const g = await startGateway(natsUrl);
-      targets[name] = { ...g, measure: measureHttp };
+  // Fresh target processes for each payload size: a peak RSS then belongs to that payload's cells,
+  // not to whatever an earlier cell left in V8's young generation or malloc's arenas.
+  async function startTargets() {
+    const targets = {};
+    const started = [];
+    for (const name of TARGETS) {
+      if (name === 'nats-floor') {
+        const t = forkTarget('nats-floor.mjs', { NATS_URL: natsUrl });
+        await t.first;
+        started.push(t.child);
+        targets[name] = { child: t.child, measure: measureNatsFloor };
+      } else if (name === 'http-floor' || name === 'naive') {
+        const t = forkTarget(name === 'naive' ? 'naive-gateway.mjs' : 'http-floor.mjs', {
+          NATS_URL: natsUrl,
+        });
+        const { port } = await t.first;
+        started.push(t.child);
+        targets[name] = {
+          pid: t.child.pid,
+          url: `http://127.0.0.1:${port}/rr/bench.echo`,
+          measure: measureHttp,
+        };
+      } else if (name === 'gateway') {
+        const g = await startGateway(natsUrl);
+        started.push(g.child);
+        targets[name] = { ...g, measure: measureHttp };
+      }
+    }
+    const stop = () =>
+      Promise.all(
+        started.map(
+          (child) =>
+            new Promise((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', resolve);
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    return { targets, stop };
+  }
+
+  const samples = {};
+  for (let rep = 0; rep < PLAN.reps; rep++) {
+    for (const payloadBytes of PLAN.payloads) {
+      const { targets, stop } = await startTargets();
+      for (const concurrency of PLAN.concurrency) {
+        const cell = { payloadBytes, concurrency };
+        // Rotate the order each repetition so no target always runs first (or last) in a cell.
+        const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]);
+        for (const name of order) {
+          const r = await targets[name].measure(targets[name], cell);
+          const key = `${cell.payloadBytes}|${cell.concurrency}|${name}`;
+          (samples[key] ??= []).push(r);
+          log(
+            `rep ${rep + 1} ${cell.payloadBytes}B c=${cell.concurrency} ${name}: ${fmt(r.rps)} req/s p99 ${fmt(r.p99Ms, 2)} ms ${fmt(r.cpuMicrosPerRequest)} µs/req${r.errors ? ` errors ${r.errors}` : ''}`,
+          );
+        }
+      }
+      await stop();
     }
   }
 
   const cells = PLAN.payloads.flatMap((payloadBytes) =>
     PLAN.concurrency.map((concurrency) => ({ payloadBytes, concurrency })),
   );
-  const samples = {};
-  for (let rep = 0; rep < PLAN.reps; rep++) {
-    for (const cell of cells) {
-      // Rotate the order each repetition so no target always runs first (or last) in a cell.
-      const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]);
-      for (const name of order) {
-        const r = await targets[name].measure(targets[name], cell);
-        const key = `${cell.payloadBytes}|${cell.concurrency}|${name}`;
-        (samples[key] ??= []).push(r);
-        log(
-          `rep ${rep + 1} ${cell.payloadBytes}B c=${cell.concurrency} ${name}: ${fmt(r.rps)} req/s p99 ${fmt(r.p99Ms, 2)} ms ${fmt(r.cpuMicrosPerRequest)} µs/req${r.errors ? ` errors ${r.errors}` : ''}`,
-        );
-      }
-    }
-  }
-
   const rows = [];
   for (const cell of cells) {
     const m = {};
@@ -275,9 +300,9 @@ async function main() {
   }
 
   let inflight;
-  if (!args['no-inflight'] && targets.gateway) {
+  if (!args['no-inflight'] && TARGETS.includes('gateway')) {
     log(`==> ${args.inflight} requests in flight against a responder that answers after 1 s`);
-    inflight = await inflightTest(targets.gateway, Number(args.inflight));
+    inflight = await inflightTest(await startGateway(natsUrl), Number(args.inflight));
   }
 
   // The table.
