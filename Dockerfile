@@ -9,6 +9,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# A smaller young generation: at 16 KiB bodies it cut GC time and peak RSS by a third in the bench
+# (bench/README.md); 128 B requests are unaffected. V8 reads it only at start-up, hence here.
+ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

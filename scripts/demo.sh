@@ -32,7 +32,7 @@ echo "==> nats-server at $NATS_URL"
 
 node examples/responders.mjs &
 pids+=($!)
-node dist/main.js --config config/demo.yaml &
+node --max-semi-space-size=8 dist/main.js --config config/demo.yaml &
 pids+=($!)
 
 cat <<MSG
