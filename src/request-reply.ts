@@ -25,10 +25,29 @@ export interface Reply {
   headers: HeaderList;
 }
 
+/** When a gather stops (the NATS request-many strategies); whichever comes first. */
+export interface GatherOptions {
+  /** Stop after this many replies. */
+  maxReplies: number;
+  /** Stop this long after the request went out. */
+  waitMs: number;
+  /** Stop when no reply came for this long after the last one. */
+  stallMs?: number | undefined;
+}
+
 /** What the HTTP side needs from NATS. */
 export interface RequestReply {
   /** Sends a request; rejects with a `GatewayError` (no responders, timeout, unavailable, too large). */
   request(req: OutboundRequest): Promise<Reply>;
+  /**
+   * Sends a request and passes every reply to `onReply` until a stop condition; resolves with the
+   * number of replies, rejects with NoRespondersError when there were none.
+   */
+  requestMany(
+    req: OutboundRequest,
+    options: GatherOptions,
+    onReply: (reply: Reply) => void,
+  ): Promise<number>;
   /** Whether a request made now can reach NATS (connected, answering, not draining). */
   readonly available: boolean;
   /** Largest payload plus headers the connected server accepts, in bytes (0 before the first connect). */

@@ -13,6 +13,15 @@ export interface EffectivePolicy {
   drop: ReadonlySet<string>;
   /** Static headers, replacing caller headers of the same name. */
   add: ReadonlyArray<[string, string]>;
+  /** `first` or `all`, before the caller's `?replies=`. */
+  replies: 'first' | 'all';
+  /** Gather defaults before the caller's `?max=`, `?wait=`, `?stall=`; and the cap on replies. */
+  gather: {
+    max: number | undefined;
+    waitMs: number | undefined;
+    stallMs: number | undefined;
+    maxReplies: number;
+  };
 }
 
 /** The policy for `route`, or for `/rr` when `route` is undefined. */
@@ -27,5 +36,12 @@ export function effectivePolicy(config: Config, route?: RouteConfig): EffectiveP
     headerCase: own?.case ?? global.case,
     drop,
     add: Object.entries(own?.add ?? global.add),
+    replies: route?.replies ?? 'first',
+    gather: {
+      max: route?.gather?.max,
+      waitMs: route?.gather?.wait,
+      stallMs: route?.gather?.stall,
+      maxReplies: config.requests.maxReplies,
+    },
   };
 }

@@ -156,6 +156,8 @@ const RequestsSchema = z
   .strictObject({
     timeout: durationMs.default(5_000),
     maxTimeout: durationMs.default(30_000),
+    /** The most replies one gather (`?replies=all`) may collect. */
+    maxReplies: z.number().int().min(1).default(1_000),
   })
   .refine((r) => r.timeout <= r.maxTimeout, {
     message: 'timeout must not exceed maxTimeout',
@@ -219,6 +221,16 @@ const RouteSchema = z.strictObject({
   subject: z.string(),
   /** Overrides requests.timeout for this route (still capped by requests.maxTimeout). */
   timeout: durationMs.optional(),
+  /** `first` (default): the first reply wins; `all`: gather replies (callers may still ask per request). */
+  replies: z.enum(['first', 'all']).optional(),
+  /** Defaults for a gather on this route; callers may override them within the caps. */
+  gather: z
+    .strictObject({
+      max: z.number().int().min(1).optional(),
+      wait: durationMs.optional(),
+      stall: durationMs.optional(),
+    })
+    .optional(),
   /** Overrides keys of the top-level header policy for this route. */
   headers: RouteHeadersSchema.optional(),
 });

@@ -5,11 +5,12 @@
 import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
 import type { Authorizer } from './auth.js';
-import { NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
+import { BadRequestError, NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
 import { Outcome } from '../metrics.js';
-import type { HeaderList, RequestReply } from '../request-reply.js';
+import type { HeaderList, OutboundRequest, RequestReply } from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
+import { answerGather, gatherOptions } from './gather.js';
 import type { GatewayEnv } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
@@ -58,6 +59,13 @@ export async function forward(
       maxMs: policy.maxTimeoutMs,
     },
   );
+  const replies = queryParam(url, 'replies') ?? policy.replies;
+  if (replies !== 'first' && replies !== 'all')
+    throw new BadRequestError("'replies' must be first or all");
+  const gather =
+    replies === 'all'
+      ? gatherOptions((name) => queryParam(url, name), policy, timeoutMs)
+      : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = c.req.method;
   const payload = BODYLESS_METHODS.has(method)
@@ -73,7 +81,7 @@ export async function forward(
   headers.push([`${CONTEXT_HEADER_PREFIX}Client-Ip`, c.get('clientIp')]);
   headers.push(['X-Request-Id', c.get('requestId')]);
 
-  const reply = await nats.request({
+  const request: OutboundRequest = {
     subject,
     payload,
     headers,
@@ -83,7 +91,9 @@ export async function forward(
       outgoing.once('close', () => {
         if (!outgoing.writableFinished) cancel();
       }),
-  });
+  };
+  if (gather) return answerGather(c, nats, request, gather);
+  const reply = await nats.request(request);
   const http = replyToHttp(reply);
   c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);
   return send(c, http.status, http.headers, http.body);

@@ -11,6 +11,19 @@ import type { GatewayEnv } from './context.js';
 import { PROBLEM_TYPES, problemTypeUri } from './problem.js';
 import type { Problem } from './problem.js';
 
+/** What a handler returns once it has written its response to Node itself. */
+export const ALREADY_SENT = RESPONSE_ALREADY_SENT;
+
+function headLines(c: Context<GatewayEnv>, headers: HeaderList): string[] {
+  const lines: string[] = [];
+  for (const [name, value] of headers) lines.push(name, value);
+  for (const [name, value] of c.get('extraHeaders')) lines.push(name, value);
+  lines.push('X-Request-Id', c.get('requestId'));
+  // Keep-alive connections outlive `server.close()`; tell their clients to reconnect elsewhere.
+  if (c.get('closeConnection')) lines.push('Connection', 'close');
+  return lines;
+}
+
 /** Sends `status`, `headers` and `body`, adding `X-Request-Id` and, while shutting down, `Connection: close`. */
 export function send(
   c: Context<GatewayEnv>,
@@ -18,21 +31,23 @@ export function send(
   headers: HeaderList,
   body: Uint8Array | string | null,
 ): Response {
-  const { outgoing } = c.env;
-  const lines: string[] = [];
-  for (const [name, value] of headers) lines.push(name, value);
-  for (const [name, value] of c.get('extraHeaders')) lines.push(name, value);
-  lines.push('X-Request-Id', c.get('requestId'));
-  // Keep-alive connections outlive `server.close()`; tell their clients to reconnect elsewhere.
-  if (c.get('closeConnection')) lines.push('Connection', 'close');
-  if (body !== null)
+  const lines = headLines(c, headers);
+  if (body !== null) {
     lines.push(
       'Content-Length',
       String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
     );
-  outgoing.writeHead(status, lines);
-  outgoing.end(body ?? undefined);
+  }
+  c.env.outgoing.writeHead(status, lines);
+  c.env.outgoing.end(body ?? undefined);
   return RESPONSE_ALREADY_SENT;
+}
+
+/** Sends only the head of a response whose body follows in pieces (chunked). */
+export function sendHead(c: Context<GatewayEnv>, status: number, headers: HeaderList): void {
+  c.env.outgoing.writeHead(status, headLines(c, headers));
+  // Streams should reach the caller as they are written, not after Node's first buffer fills.
+  c.env.outgoing.flushHeaders();
 }
 
 /** Sends a JSON document. */

@@ -7,7 +7,7 @@ import { connect, credsAuthenticator, nkeyAuthenticator, nuid } from '@nats-io/t
 import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from '../errors.js';
-import type { OutboundRequest, Reply, RequestReply } from '../request-reply.js';
+import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../request-reply.js';
 import { ReplyMux } from './reply-mux.js';
 
 /** Options for {@link NatsClient.start}. */
@@ -152,6 +152,17 @@ export class NatsClient implements RequestReply {
       return Promise.reject(new NatsUnavailableError(`the connection is ${this.#state}`));
     }
     return this.#mux.request(req, this.maxPayloadBytes);
+  }
+
+  requestMany(
+    req: OutboundRequest,
+    options: GatherOptions,
+    onReply: (reply: Reply) => void,
+  ): Promise<number> {
+    if (this.#state !== ConnectionState.connected || !this.#mux) {
+      return Promise.reject(new NatsUnavailableError(`the connection is ${this.#state}`));
+    }
+    return this.#mux.requestMany(req, this.maxPayloadBytes, options, onReply);
   }
 
   /**

@@ -15,7 +15,7 @@ import {
   RequestTimeoutError,
 } from '../errors.js';
 import type { GatewayError } from '../errors.js';
-import type { OutboundRequest, Reply } from '../request-reply.js';
+import type { GatherOptions, OutboundRequest, Reply } from '../request-reply.js';
 import { asMsgHdrs, encodeHeaderBlock, fromNatsHeaders } from './headers.js';
 
 interface PendingRequest {
@@ -24,6 +24,16 @@ interface PendingRequest {
   resolve: (reply: Reply) => void;
   reject: (err: GatewayError) => void;
   timer: NodeJS.Timeout;
+  /** Set for a gather: every reply goes here until a stop condition ends the request. */
+  gather?: GatherState;
+}
+
+interface GatherState {
+  options: GatherOptions;
+  onReply: (reply: Reply) => void;
+  count: number;
+  stallTimer: NodeJS.Timeout | undefined;
+  done: (count: number) => void;
 }
 
 /** A publish waiting for the end of the event-loop turn. */
@@ -62,7 +72,7 @@ export class ReplyMux {
     return this.#pending.size;
   }
 
-  request(req: OutboundRequest, maxPayloadBytes: number): Promise<Reply> {
+  request(req: OutboundRequest, maxPayloadBytes: number, gather?: GatherState): Promise<Reply> {
     const { subject, payload, timeoutMs } = req;
     let headers: Uint8Array | undefined;
     try {
@@ -83,6 +93,7 @@ export class ReplyMux {
         resolve,
         reject,
         timer: setTimeout(() => this.#expire(token), timeoutMs),
+        ...(gather ? { gather } : {}),
       });
       // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
       req.onCancel?.(() =>
@@ -93,6 +104,32 @@ export class ReplyMux {
         this.#flushScheduled = true;
         setImmediate(this.#flush);
       }
+    });
+  }
+
+  /**
+   * Sends one request and hands every reply to `onReply` until a stop condition (the NATS
+   * request-many strategies): `maxReplies` reached, `waitMs` over, or no reply for `stallMs`.
+   * Resolves with the number of replies; rejects with NoRespondersError when there were none.
+   */
+  requestMany(
+    req: OutboundRequest,
+    maxPayloadBytes: number,
+    options: GatherOptions,
+    onReply: (reply: Reply) => void,
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const gather: GatherState = {
+        options,
+        onReply,
+        count: 0,
+        stallTimer: undefined,
+        done: resolve,
+      };
+      this.request({ ...req, timeoutMs: options.waitMs }, maxPayloadBytes, gather).then(
+        () => resolve(gather.count),
+        reject,
+      );
     });
   }
 
@@ -139,7 +176,13 @@ export class ReplyMux {
         );
         return;
       }
-      const pending = this.#settle(msg.subject.slice(this.#prefix.length));
+      const token = msg.subject.slice(this.#prefix.length);
+      const waiting = this.#pending.get(token);
+      if (waiting?.gather) {
+        this.#gathered(token, waiting, waiting.gather, msg);
+        return;
+      }
+      const pending = this.#settle(token);
       if (!pending) return; // Late (after timeout) or duplicate: the first reply already won.
       let reply: Reply;
       try {
@@ -161,7 +204,46 @@ export class ReplyMux {
 
   #expire(token: string): void {
     const pending = this.#settle(token);
-    pending?.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+    if (pending?.gather) this.#endGather(pending, pending.gather);
+    else pending?.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+  }
+
+  /** One more reply for a gather; ends it when a stop condition is met. */
+  #gathered(token: string, pending: PendingRequest, gather: GatherState, msg: Msg): void {
+    let reply: Reply;
+    try {
+      const natsHeaders = msg.headers;
+      if (msg.data.length === 0 && natsHeaders?.code === NO_RESPONDERS_STATUS) {
+        if (gather.count === 0) this.#settle(token)?.reject(new NoRespondersError(pending.subject));
+        return;
+      }
+      reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders) };
+    } catch (cause) {
+      this.#settle(token)?.reject(
+        new BadReplyError('a reply has a malformed header block', { cause }),
+      );
+      return;
+    }
+    gather.count++;
+    gather.onReply(reply);
+    const { maxReplies, stallMs } = gather.options;
+    if (gather.count >= maxReplies) {
+      this.#settle(token);
+      this.#endGather(pending, gather);
+      return;
+    }
+    if (stallMs !== undefined) {
+      clearTimeout(gather.stallTimer);
+      gather.stallTimer = setTimeout(() => {
+        if (this.#settle(token)) this.#endGather(pending, gather);
+      }, stallMs);
+    }
+  }
+
+  #endGather(pending: PendingRequest, gather: GatherState): void {
+    clearTimeout(gather.stallTimer);
+    if (gather.count === 0) pending.reject(new NoRespondersError(pending.subject));
+    else gather.done(gather.count);
   }
 
   /** Removes a pending request and its timer; returns it unless it was already settled. */
@@ -170,6 +252,7 @@ export class ReplyMux {
     if (!pending) return undefined;
     this.#pending.delete(token);
     clearTimeout(pending.timer);
+    if (pending.gather) clearTimeout(pending.gather.stallTimer);
     return pending;
   }
 }

@@ -29,7 +29,7 @@ describe('parseConfig', () => {
       keepAliveTimeout: 5_000,
     });
     expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
-    expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000 });
+    expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000, maxReplies: 1_000 });
     expect(config.rr).toEqual({
       enabled: true,
       allow: ['>'],
@@ -46,7 +46,7 @@ describe('parseConfig', () => {
 
   it('accepts durations as text or whole milliseconds', () => {
     const config = parseConfig('requests:\n  timeout: 250ms\n  maxTimeout: 60000\n', 'x.yaml');
-    expect(config.requests).toEqual({ timeout: 250, maxTimeout: 60_000 });
+    expect(config.requests).toEqual({ timeout: 250, maxTimeout: 60_000, maxReplies: 1_000 });
   });
 
   it('freezes the result, deeply', () => {

@@ -30,6 +30,7 @@ const offline: RequestReply = {
   maxPayloadBytes: 0,
   inboxPrefix: '_INBOX',
   request: () => Promise.reject(new Error('offline')),
+  requestMany: () => Promise.reject(new Error('offline')),
 };
 
 describe('openapi.yaml', () => {

@@ -117,6 +117,8 @@ describe('effectivePolicy', () => {
         headerCase: 'canonical',
         drop: new Set(['cookie', 'x-internal']),
         add: [['X-Env', 'prod']],
+        replies: 'first',
+        gather: { max: undefined, waitMs: undefined, stallMs: undefined, maxReplies: 1_000 },
       });
     }
   });
@@ -128,6 +130,8 @@ describe('effectivePolicy', () => {
       headerCase: 'preserve',
       drop: new Set(['x-internal']),
       add: [['X-Team', 'b']],
+      replies: 'first',
+      gather: { max: undefined, waitMs: undefined, stallMs: undefined, maxReplies: 1_000 },
     });
   });
 });

@@ -1,0 +1,132 @@
+/**
+ * Scatter-gather (`?replies=all` or a route's `replies: all`): every reply until a stop condition,
+ * as one JSON array, or streamed one per reply as Server-Sent Events or NDJSON when the caller
+ * asks for `text/event-stream` or `application/x-ndjson`.
+ */
+import type { Context } from 'hono';
+import type { EffectivePolicy } from '../config/effective.js';
+import { parseDurationMs } from '../duration.js';
+import { BadReplyError, BadRequestError, InvalidTimeoutError, ServiceError } from '../errors.js';
+import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../request-reply.js';
+import type { GatewayEnv } from './context.js';
+import { toProblem } from './problem.js';
+import { replyToHttp } from './reply.js';
+import { ALREADY_SENT, send, sendHead, sendProblem } from './send.js';
+
+/** One gathered reply, as the caller receives it. */
+export interface GatheredItem {
+  status: number;
+  headers: Record<string, string[]>;
+  body: string;
+  encoding: 'utf8' | 'base64';
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** A reply as a JSON item: status as for a single reply, body as text when it is UTF-8. */
+export function gatheredItem(reply: Reply): GatheredItem {
+  let status: number;
+  try {
+    status = replyToHttp(reply).status;
+  } catch (err) {
+    if (err instanceof ServiceError) status = err.code >= 400 && err.code <= 599 ? err.code : 502;
+    else if (err instanceof BadReplyError) status = 502;
+    else throw err;
+  }
+  const headers: Record<string, string[]> = {};
+  for (const [name, value] of reply.headers) (headers[name] ??= []).push(value);
+  try {
+    return { status, headers, body: utf8Strict.decode(reply.payload), encoding: 'utf8' };
+  } catch {
+    return {
+      status,
+      headers,
+      body: Buffer.from(reply.payload).toString('base64'),
+      encoding: 'base64',
+    };
+  }
+}
+
+/**
+ * The gather stop conditions for this request: the caller's `?max=`, `?wait=`, `?stall=` over the
+ * route's defaults, within the caps; the total wait defaults to the request's own timeout.
+ */
+export function gatherOptions(
+  query: (name: string) => string | undefined,
+  policy: EffectivePolicy,
+  requestTimeoutMs: number,
+): GatherOptions {
+  const { gather, maxTimeoutMs } = policy;
+  const duration = (name: string): number | undefined => {
+    const text = query(name);
+    if (text === undefined) return undefined;
+    const ms = parseDurationMs(text);
+    if (ms === undefined || ms <= 0)
+      throw new InvalidTimeoutError(`'${name}' must be a positive duration`);
+    return Math.min(ms, maxTimeoutMs);
+  };
+  const maxText = query('max');
+  if (maxText !== undefined && !/^[1-9]\d{0,8}$/.test(maxText)) {
+    throw new BadRequestError("'max' must be a whole number of at least 1");
+  }
+  const maxReplies = maxText !== undefined ? Number(maxText) : (gather.max ?? gather.maxReplies);
+  const stallMs = duration('stall') ?? gather.stallMs;
+  return {
+    maxReplies: Math.min(maxReplies, gather.maxReplies),
+    waitMs: duration('wait') ?? gather.waitMs ?? requestTimeoutMs,
+    ...(stallMs !== undefined ? { stallMs } : {}),
+  };
+}
+
+type Framing = 'json' | 'sse' | 'ndjson';
+
+function framingOf(accept: string | undefined): Framing {
+  if (accept?.includes('text/event-stream')) return 'sse';
+  if (accept?.includes('application/x-ndjson')) return 'ndjson';
+  return 'json';
+}
+
+/** Runs a gather and answers it in the framing the caller asked for. */
+export async function answerGather(
+  c: Context<GatewayEnv>,
+  nats: RequestReply,
+  req: OutboundRequest,
+  options: GatherOptions,
+): Promise<Response> {
+  const framing = framingOf(c.env.incoming.headers.accept);
+  const { outgoing } = c.env;
+  if (framing === 'json') {
+    const items: GatheredItem[] = [];
+    await nats.requestMany(req, options, (reply) => items.push(gatheredItem(reply)));
+    return send(c, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
+  }
+  // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
+  let started = false;
+  const write = (item: GatheredItem): void => {
+    if (!started) {
+      started = true;
+      const contentType = framing === 'sse' ? 'text/event-stream' : 'application/x-ndjson';
+      sendHead(c, 200, [
+        ['Content-Type', contentType],
+        ['Cache-Control', 'no-cache'],
+      ]);
+    }
+    const json = JSON.stringify(item);
+    outgoing.write(framing === 'sse' ? `event: reply\ndata: ${json}\n\n` : `${json}\n`);
+  };
+  try {
+    const count = await nats.requestMany(req, options, (reply) => write(gatheredItem(reply)));
+    if (framing === 'sse')
+      outgoing.write(`event: end\ndata: ${JSON.stringify({ replies: count })}\n\n`);
+    outgoing.end();
+  } catch (err) {
+    if (!started) return sendProblem(c, toProblem(err));
+    // The head is out: the failure travels as a last event or line, as documented.
+    const problem = toProblem(err);
+    const json = JSON.stringify({
+      error: { type: problem.slug, status: problem.status, detail: problem.detail },
+    });
+    outgoing.end(framing === 'sse' ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
+  }
+  return ALREADY_SENT;
+}
