@@ -29,10 +29,18 @@ export interface Reply {
 export interface GatherOptions {
   /** Stop after this many replies. */
   maxReplies: number;
-  /** Stop this long after the request went out. */
-  waitMs: number;
+  /** Stop this long after the request went out; without it, only the first reply has a deadline. */
+  waitMs?: number | undefined;
   /** Stop when no reply came for this long after the last one. */
   stallMs?: number | undefined;
+  /** A stream: an empty message without headers ends it (and is not a reply). */
+  endOnEmpty?: boolean | undefined;
+}
+
+/** How a gather or stream ended. */
+export interface GatherResult {
+  count: number;
+  reason: 'max' | 'wait' | 'stall' | 'end';
 }
 
 /** What the HTTP side needs from NATS. */
@@ -40,14 +48,14 @@ export interface RequestReply {
   /** Sends a request; rejects with a `GatewayError` (no responders, timeout, unavailable, too large). */
   request(req: OutboundRequest): Promise<Reply>;
   /**
-   * Sends a request and passes every reply to `onReply` until a stop condition; resolves with the
-   * number of replies, rejects with NoRespondersError when there were none.
+   * Sends a request and passes every reply to `onReply` until a stop condition; resolves with how it
+   * ended, rejects with NoRespondersError when there were none (a stream: RequestTimeoutError).
    */
   requestMany(
     req: OutboundRequest,
     options: GatherOptions,
     onReply: (reply: Reply) => void,
-  ): Promise<number>;
+  ): Promise<GatherResult>;
   /** Whether a request made now can reach NATS (connected, answering, not draining). */
   readonly available: boolean;
   /** Largest payload plus headers the connected server accepts, in bytes (0 before the first connect). */

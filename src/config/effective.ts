@@ -13,8 +13,8 @@ export interface EffectivePolicy {
   drop: ReadonlySet<string>;
   /** Static headers, replacing caller headers of the same name. */
   add: ReadonlyArray<[string, string]>;
-  /** `first` or `all`, before the caller's `?replies=`. */
-  replies: 'first' | 'all';
+  /** `first`, `all` or `stream`, before the caller's `?replies=`. */
+  replies: 'first' | 'all' | 'stream';
   /** Gather defaults before the caller's `?max=`, `?wait=`, `?stall=`; and the cap on replies. */
   gather: {
     max: number | undefined;

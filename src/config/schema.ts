@@ -221,8 +221,8 @@ const RouteSchema = z.strictObject({
   subject: z.string(),
   /** Overrides requests.timeout for this route (still capped by requests.maxTimeout). */
   timeout: durationMs.optional(),
-  /** `first` (default): the first reply wins; `all`: gather replies (callers may still ask per request). */
-  replies: z.enum(['first', 'all']).optional(),
+  /** `first` (default): the first reply wins; `all`: gather replies; `stream`: one responder's chunks. */
+  replies: z.enum(['first', 'all', 'stream']).optional(),
   /** Defaults for a gather on this route; callers may override them within the caps. */
   gather: z
     .strictObject({

@@ -10,7 +10,8 @@ import { Outcome } from '../metrics.js';
 import type { HeaderList, OutboundRequest, RequestReply } from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
-import { answerGather, gatherOptions } from './gather.js';
+import { answerGather, gatherOptions, streamStallMs } from './gather.js';
+import { answerStream } from './stream.js';
 import type { GatewayEnv } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
@@ -60,8 +61,9 @@ export async function forward(
     },
   );
   const replies = queryParam(url, 'replies') ?? policy.replies;
-  if (replies !== 'first' && replies !== 'all')
-    throw new BadRequestError("'replies' must be first or all");
+  if (replies !== 'first' && replies !== 'all' && replies !== 'stream') {
+    throw new BadRequestError("'replies' must be first, all or stream");
+  }
   const gather =
     replies === 'all'
       ? gatherOptions((name) => queryParam(url, name), policy, timeoutMs)
@@ -93,6 +95,8 @@ export async function forward(
       }),
   };
   if (gather) return answerGather(c, nats, request, gather);
+  if (replies === 'stream')
+    return answerStream(c, nats, request, streamStallMs(url, policy, timeoutMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);

@@ -115,7 +115,7 @@ export async function answerGather(
     outgoing.write(framing === 'sse' ? `event: reply\ndata: ${json}\n\n` : `${json}\n`);
   };
   try {
-    const count = await nats.requestMany(req, options, (reply) => write(gatheredItem(reply)));
+    const { count } = await nats.requestMany(req, options, (reply) => write(gatheredItem(reply)));
     if (framing === 'sse')
       outgoing.write(`event: end\ndata: ${JSON.stringify({ replies: count })}\n\n`);
     outgoing.end();
@@ -129,4 +129,19 @@ export async function answerGather(
     outgoing.end(framing === 'sse' ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
   }
   return ALREADY_SENT;
+}
+
+/** How long a stream may go silent: `?stall=`, else the route's gather stall, else the request timeout. */
+export function streamStallMs(
+  url: string,
+  policy: EffectivePolicy,
+  requestTimeoutMs: number,
+): number {
+  const queryAt = url.indexOf('?');
+  const text = queryAt === -1 ? null : new URLSearchParams(url.slice(queryAt + 1)).get('stall');
+  if (text === null) return policy.gather.stallMs ?? requestTimeoutMs;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0)
+    throw new InvalidTimeoutError("'stall' must be a positive duration");
+  return Math.min(ms, policy.maxTimeoutMs);
 }

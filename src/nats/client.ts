@@ -7,7 +7,13 @@ import { connect, credsAuthenticator, nkeyAuthenticator, nuid } from '@nats-io/t
 import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from '../errors.js';
-import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../request-reply.js';
+import type {
+  GatherOptions,
+  GatherResult,
+  OutboundRequest,
+  Reply,
+  RequestReply,
+} from '../request-reply.js';
 import { ReplyMux } from './reply-mux.js';
 
 /** Options for {@link NatsClient.start}. */
@@ -158,7 +164,7 @@ export class NatsClient implements RequestReply {
     req: OutboundRequest,
     options: GatherOptions,
     onReply: (reply: Reply) => void,
-  ): Promise<number> {
+  ): Promise<GatherResult> {
     if (this.#state !== ConnectionState.connected || !this.#mux) {
       return Promise.reject(new NatsUnavailableError(`the connection is ${this.#state}`));
     }

@@ -15,7 +15,7 @@ import {
   RequestTimeoutError,
 } from '../errors.js';
 import type { GatewayError } from '../errors.js';
-import type { GatherOptions, OutboundRequest, Reply } from '../request-reply.js';
+import type { GatherOptions, GatherResult, OutboundRequest, Reply } from '../request-reply.js';
 import { asMsgHdrs, encodeHeaderBlock, fromNatsHeaders } from './headers.js';
 
 interface PendingRequest {
@@ -33,7 +33,7 @@ interface GatherState {
   onReply: (reply: Reply) => void;
   count: number;
   stallTimer: NodeJS.Timeout | undefined;
-  done: (count: number) => void;
+  done: (result: GatherResult) => void;
 }
 
 /** A publish waiting for the end of the event-loop turn. */
@@ -109,16 +109,17 @@ export class ReplyMux {
 
   /**
    * Sends one request and hands every reply to `onReply` until a stop condition (the NATS
-   * request-many strategies): `maxReplies` reached, `waitMs` over, or no reply for `stallMs`.
-   * Resolves with the number of replies; rejects with NoRespondersError when there were none.
+   * request-many strategies): `maxReplies` reached, `waitMs` over, no reply for `stallMs`, or —
+   * for a stream — the empty message that ends it. Without `waitMs`, the first reply must come
+   * within the request's timeout and the stall timer governs after it.
    */
   requestMany(
     req: OutboundRequest,
     maxPayloadBytes: number,
     options: GatherOptions,
     onReply: (reply: Reply) => void,
-  ): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
+  ): Promise<GatherResult> {
+    return new Promise<GatherResult>((resolve, reject) => {
       const gather: GatherState = {
         options,
         onReply,
@@ -126,10 +127,11 @@ export class ReplyMux {
         stallTimer: undefined,
         done: resolve,
       };
-      this.request({ ...req, timeoutMs: options.waitMs }, maxPayloadBytes, gather).then(
-        () => resolve(gather.count),
-        reject,
-      );
+      this.request(
+        { ...req, timeoutMs: options.waitMs ?? req.timeoutMs },
+        maxPayloadBytes,
+        gather,
+      ).then(() => resolve({ count: gather.count, reason: 'end' }), reject);
     });
   }
 
@@ -204,8 +206,13 @@ export class ReplyMux {
 
   #expire(token: string): void {
     const pending = this.#settle(token);
-    if (pending?.gather) this.#endGather(pending, pending.gather);
-    else pending?.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+    if (!pending) return;
+    // A stream that never started timed out like a single request; a gather just ends.
+    if (pending.gather && !(pending.gather.options.endOnEmpty && pending.gather.count === 0)) {
+      this.#endGather(pending, pending.gather, 'wait');
+    } else {
+      pending.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+    }
   }
 
   /** One more reply for a gather; ends it when a stop condition is met. */
@@ -217,6 +224,11 @@ export class ReplyMux {
         if (gather.count === 0) this.#settle(token)?.reject(new NoRespondersError(pending.subject));
         return;
       }
+      // The NATS convention for the end of a stream: an empty message without headers.
+      if (gather.options.endOnEmpty && msg.data.length === 0 && !natsHeaders) {
+        if (this.#settle(token)) this.#endGather(pending, gather, 'end');
+        return;
+      }
       reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders) };
     } catch (cause) {
       this.#settle(token)?.reject(
@@ -226,24 +238,27 @@ export class ReplyMux {
     }
     gather.count++;
     gather.onReply(reply);
-    const { maxReplies, stallMs } = gather.options;
+    const { maxReplies, stallMs, waitMs } = gather.options;
     if (gather.count >= maxReplies) {
       this.#settle(token);
-      this.#endGather(pending, gather);
+      this.#endGather(pending, gather, 'max');
       return;
     }
+    // Without a total wait, the first reply's deadline is over once it came: the stall timer rules.
+    if (waitMs === undefined && gather.count === 1) clearTimeout(pending.timer);
     if (stallMs !== undefined) {
       clearTimeout(gather.stallTimer);
       gather.stallTimer = setTimeout(() => {
-        if (this.#settle(token)) this.#endGather(pending, gather);
+        if (this.#settle(token)) this.#endGather(pending, gather, 'stall');
       }, stallMs);
     }
   }
 
-  #endGather(pending: PendingRequest, gather: GatherState): void {
+  #endGather(pending: PendingRequest, gather: GatherState, reason: GatherResult['reason']): void {
     clearTimeout(gather.stallTimer);
-    if (gather.count === 0) pending.reject(new NoRespondersError(pending.subject));
-    else gather.done(gather.count);
+    if (gather.count === 0 && reason !== 'end')
+      pending.reject(new NoRespondersError(pending.subject));
+    else gather.done({ count: gather.count, reason });
   }
 
   /** Removes a pending request and its timer; returns it unless it was already settled. */
