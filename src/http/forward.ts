@@ -96,7 +96,12 @@ export async function forward(
   };
   if (gather) return answerGather(c, nats, request, gather);
   if (replies === 'stream')
-    return answerStream(c, nats, request, streamStallMs(url, policy, timeoutMs));
+    return answerStream(
+      c,
+      nats,
+      request,
+      streamStallMs((name) => queryParam(url, name), policy, timeoutMs),
+    );
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);

@@ -47,6 +47,20 @@ export function gatheredItem(reply: Reply): GatheredItem {
   }
 }
 
+/** A duration query parameter, positive and capped; `undefined` when absent. */
+function durationParam(
+  query: (name: string) => string | undefined,
+  name: string,
+  maxMs: number,
+): number | undefined {
+  const text = query(name);
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0)
+    throw new InvalidTimeoutError(`'${name}' must be a positive duration`);
+  return Math.min(ms, maxMs);
+}
+
 /**
  * The gather stop conditions for this request: the caller's `?max=`, `?wait=`, `?stall=` over the
  * route's defaults, within the caps; the total wait defaults to the request's own timeout.
@@ -57,25 +71,28 @@ export function gatherOptions(
   requestTimeoutMs: number,
 ): GatherOptions {
   const { gather, maxTimeoutMs } = policy;
-  const duration = (name: string): number | undefined => {
-    const text = query(name);
-    if (text === undefined) return undefined;
-    const ms = parseDurationMs(text);
-    if (ms === undefined || ms <= 0)
-      throw new InvalidTimeoutError(`'${name}' must be a positive duration`);
-    return Math.min(ms, maxTimeoutMs);
-  };
   const maxText = query('max');
   if (maxText !== undefined && !/^[1-9]\d{0,8}$/.test(maxText)) {
     throw new BadRequestError("'max' must be a whole number of at least 1");
   }
   const maxReplies = maxText !== undefined ? Number(maxText) : (gather.max ?? gather.maxReplies);
-  const stallMs = duration('stall') ?? gather.stallMs;
+  const stallMs = durationParam(query, 'stall', maxTimeoutMs) ?? gather.stallMs;
   return {
     maxReplies: Math.min(maxReplies, gather.maxReplies),
-    waitMs: duration('wait') ?? gather.waitMs ?? requestTimeoutMs,
+    waitMs: durationParam(query, 'wait', maxTimeoutMs) ?? gather.waitMs ?? requestTimeoutMs,
     ...(stallMs !== undefined ? { stallMs } : {}),
   };
+}
+
+/** How long a stream may go silent: `?stall=`, else the route's gather stall, else the request timeout. */
+export function streamStallMs(
+  query: (name: string) => string | undefined,
+  policy: EffectivePolicy,
+  requestTimeoutMs: number,
+): number {
+  return (
+    durationParam(query, 'stall', policy.maxTimeoutMs) ?? policy.gather.stallMs ?? requestTimeoutMs
+  );
 }
 
 type Framing = 'json' | 'sse' | 'ndjson';
@@ -129,19 +146,4 @@ export async function answerGather(
     outgoing.end(framing === 'sse' ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
   }
   return ALREADY_SENT;
-}
-
-/** How long a stream may go silent: `?stall=`, else the route's gather stall, else the request timeout. */
-export function streamStallMs(
-  url: string,
-  policy: EffectivePolicy,
-  requestTimeoutMs: number,
-): number {
-  const queryAt = url.indexOf('?');
-  const text = queryAt === -1 ? null : new URLSearchParams(url.slice(queryAt + 1)).get('stall');
-  if (text === null) return policy.gather.stallMs ?? requestTimeoutMs;
-  const ms = parseDurationMs(text);
-  if (ms === undefined || ms <= 0)
-    throw new InvalidTimeoutError("'stall' must be a positive duration");
-  return Math.min(ms, policy.maxTimeoutMs);
 }

@@ -37,8 +37,12 @@ describe('streamed replies', () => {
           });
           for (let i = 1; i < chunks; i++) {
             msg.respond(chunk);
-            // A producer that lets NATS breathe; core NATS has no flow control of its own.
-            if (i % 32 === 0) await stack.nc.flush();
+            // A producer that paces itself (1 MiB, then a breath): core NATS has no flow control,
+            // and the gateway cuts a caller that falls 8 MiB behind rather than buffer without end.
+            if (i % 16 === 0) {
+              await stack.nc.flush();
+              await new Promise((resolve) => setTimeout(resolve, 5));
+            }
           }
           msg.respond(new Uint8Array(0));
         })();
