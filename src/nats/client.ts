@@ -245,7 +245,10 @@ export class NatsClient implements RequestReply {
       { server: nc.getServer(), maxPayloadBytes: this.maxPayloadBytes },
       'connected to NATS',
     );
-    void this.#watchStatus(nc);
+    // An unhandled rejection would end the process; a broken status stream is only worth a log line.
+    this.#watchStatus(nc).catch((err: unknown) => {
+      this.#log.error({ err: errorMessage(err) }, 'NATS status stream failed');
+    });
     void nc.closed().then((err) => {
       if (!this.#stopping)
         this.#log.error({ err: errorMessage(err) }, 'NATS connection closed unexpectedly');
