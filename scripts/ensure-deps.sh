@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine with Node:
-# the npm dependencies (when missing or older than package-lock.json), nats-server, and openssl
-# (the TLS tests make their certificates with it).
+# the npm dependencies (when missing or older than package-lock.json) and nats-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,17 +23,6 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
   else
     echo "nats-server is not installed. Install it (Debian/Ubuntu: 'sudo apt-get install nats-server'," >&2
     echo "macOS: 'brew install nats-server', or a release binary from the NATS project) and retry." >&2
-    exit 1
-  fi
-fi
-
-if ! command -v openssl >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing openssl from apt (the TLS tests make certificates with it)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
-  else
-    echo "openssl is not installed; the TLS tests need it (Debian/Ubuntu: 'sudo apt-get install openssl')." >&2
     exit 1
   fi
 fi

@@ -3,6 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing openssl from apt (the TLS tests make certificates with it)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+  else
+    echo "openssl is not installed; the TLS tests need it (Debian/Ubuntu: 'sudo apt-get install openssl')." >&2
+    exit 1
+  fi
+fi
 NATS_SERVER_BIN=$(bash scripts/nats-server-path.sh)
 export NATS_SERVER_BIN
 exec npx vitest run "$@"
