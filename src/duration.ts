@@ -29,10 +29,3 @@ export function parseDurationMs(input: string | number): number | undefined {
 function safeMs(ms: number): number | undefined {
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
-
-/** Formats milliseconds the way the config writes them, for messages. */
-export function formatDurationMs(ms: number): string {
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1_000 === 0 && ms > 0) return `${ms / 1_000}s`;
-  return `${ms}ms`;
-}

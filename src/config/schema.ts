@@ -299,5 +299,3 @@ export const ConfigSchema = z
 
 /** Validated configuration, as the rest of the gateway sees it. */
 export type Config = z.output<typeof ConfigSchema>;
-/** Configuration as written in YAML, before defaults. */
-export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -3,7 +3,7 @@
  * nats.js `request()` does the same but builds `Error` objects per call for stack traces and
  * cancellation; here an error is built only when a request actually fails.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
   BadReplyError,
@@ -52,7 +52,6 @@ export class ReplyMux {
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #pending = new Map<string, PendingRequest>();
-  readonly #subscription: Subscription;
   readonly #log: Logger;
   #sequence = 0;
   #queue: QueuedPublish[] = [];
@@ -62,14 +61,10 @@ export class ReplyMux {
     this.#nc = nc;
     this.#prefix = `${inboxPrefix}.`;
     this.#log = log;
-    this.#subscription = nc.subscribe(`${inboxPrefix}.*`, {
+    // One wildcard subscription receives every reply; it lives as long as the connection.
+    nc.subscribe(`${inboxPrefix}.*`, {
       callback: (err, msg) => this.#onMessage(err, msg),
     });
-  }
-
-  /** Requests currently waiting for a reply. */
-  get size(): number {
-    return this.#pending.size;
   }
 
   request(req: OutboundRequest, maxPayloadBytes: number, gather?: GatherState): Promise<Reply> {
@@ -138,11 +133,6 @@ export class ReplyMux {
   /** Rejects every pending request, e.g. when the connection is lost and their replies cannot arrive. */
   failAll(err: GatewayError): void {
     for (const token of [...this.#pending.keys()]) this.#settle(token)?.reject(err);
-  }
-
-  /** Stops receiving replies. */
-  close(): void {
-    this.#subscription.unsubscribe();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDurationMs, parseDurationMs } from '../../src/duration.js';
+import { parseDurationMs } from '../../src/duration.js';
 
 describe('parseDurationMs', () => {
   it.each([
@@ -29,13 +29,5 @@ describe('parseDurationMs', () => {
 
   it('refuses durations past safe integers', () => {
     expect(parseDurationMs('9'.repeat(30))).toBeUndefined();
-  });
-});
-
-describe('formatDurationMs', () => {
-  it('uses the largest exact unit', () => {
-    expect(formatDurationMs(120_000)).toBe('2m');
-    expect(formatDurationMs(5_000)).toBe('5s');
-    expect(formatDurationMs(1_500)).toBe('1500ms');
   });
 });
