@@ -51,23 +51,21 @@ export async function forward(
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
   const url = incoming.url ?? '/';
+  const query = queryOf(url);
   // Read from Node's request: Hono's c.req.header() builds a fetch Headers object on first use.
   const timeoutMs = requestTimeoutMs(
-    queryParam(url, 'timeout'),
+    query('timeout'),
     headerValue(incoming.headers['request-timeout']),
     {
       defaultMs: policy.timeoutMs,
       maxMs: policy.maxTimeoutMs,
     },
   );
-  const replies = queryParam(url, 'replies') ?? policy.replies;
+  const replies = query('replies') ?? policy.replies;
   if (replies !== 'first' && replies !== 'all' && replies !== 'stream') {
     throw new BadRequestError("'replies' must be first, all or stream");
   }
-  const gather =
-    replies === 'all'
-      ? gatherOptions((name) => queryParam(url, name), policy, timeoutMs)
-      : undefined;
+  const gather = replies === 'all' ? gatherOptions(query, policy, timeoutMs) : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = c.req.method;
   const payload = BODYLESS_METHODS.has(method)
@@ -96,12 +94,7 @@ export async function forward(
   };
   if (gather) return answerGather(c, nats, request, gather);
   if (replies === 'stream')
-    return answerStream(
-      c,
-      nats,
-      request,
-      streamStallMs((name) => queryParam(url, name), policy, timeoutMs),
-    );
+    return answerStream(c, nats, request, streamStallMs(query, policy, timeoutMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);
@@ -140,12 +133,15 @@ function natsRequestHeaders(
   return headers;
 }
 
-/** The first value of query parameter `name` in a raw request target, percent-decoded. */
-export function queryParam(url: string, name: string): string | undefined {
+/**
+ * A lookup of query parameters in a raw request target, percent-decoded; the query is parsed once,
+ * on the first lookup, and never when the target has none (the common case).
+ */
+export function queryOf(url: string): (name: string) => string | undefined {
   const queryAt = url.indexOf('?');
-  if (queryAt === -1) return undefined;
-  const value = new URLSearchParams(url.slice(queryAt + 1)).get(name);
-  return value ?? undefined;
+  if (queryAt === -1) return () => undefined;
+  let params: URLSearchParams | undefined;
+  return (name) => (params ??= new URLSearchParams(url.slice(queryAt + 1))).get(name) ?? undefined;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
