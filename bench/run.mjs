@@ -1,14 +1,14 @@
 // The benchmark: one command starts nats-server, the echo responder, the floors, the naive gateway
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
-//   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight]
+//   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--pin]
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadGenerator, runLoad } from './lib/load.mjs';
-import { cpuMicros, processTree, sampleRss } from './lib/proc.mjs';
+import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'nats-floor,http-floor,naive,gateway' },
     workers: { type: 'string', default: '1' },
     'no-inflight': { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
     inflight: { type: 'string', default: '10000' },
   },
 });
@@ -32,6 +33,16 @@ const PLAN = args.quick
       measureMs: 3000,
     };
 const TARGETS = args.targets.split(',');
+
+// With --pin the process under test gets the last CPU to itself; nats-server, the responder, the load
+// generator and this orchestrator share the others. Each target then shows what it costs on one core,
+// and neighbours' bursts no longer land on it; on two cores, though, the shared CPU becomes the limit
+// for the fastest targets (their "CPU busy" drops below ~95 %). A clustered gateway is meant to use
+// every core, so it is never pinned.
+const CPUS = availableParallelism();
+const TEST_CPU = String(CPUS - 1);
+const HELPER_CPUS = CPUS > 2 ? `0-${CPUS - 2}` : '0';
+const PIN = args.pin && CPUS >= 2 && Number(args.workers) === 1 && pinTo(process.pid, HELPER_CPUS);
 const work = mkdtempSync(join(tmpdir(), 'nhg-bench-'));
 const children = [];
 const generator = loadGenerator();
@@ -56,6 +67,11 @@ async function waitFor(probe, what, timeoutMs = 15_000) {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`${what} did not become ready`);
+}
+
+/** Moves a target process onto the CPU kept for the process under test. */
+function underTest(pid) {
+  if (PIN && !pinTo(pid, TEST_CPU)) throw new Error(`could not pin ${pid} to CPU ${TEST_CPU}`);
 }
 
 function track(child) {
@@ -124,6 +140,7 @@ async function startGateway(natsUrl) {
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'gateway');
+  underTest(child.pid);
   return { child, pid: child.pid, url: `${url}/rr/bench.echo`, base: url };
 }
 
@@ -145,6 +162,7 @@ async function measureHttp(target, cell) {
   const pids = processTree(target.pid);
   const cpu0 = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const rss = pids.map((pid) => sampleRss(pid));
+  const t0 = performance.now();
   const load = await runLoad({
     generator,
     url: target.url,
@@ -153,9 +171,15 @@ async function measureHttp(target, cell) {
     payloadBytes: cell.payloadBytes,
     workDir: work,
   });
+  const wallMicros = (performance.now() - t0) * 1000;
   const cpu = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - cpu0;
   const peakRss = rss.reduce((sum, s) => sum + s.stop(), 0);
-  return { ...load, cpuMicrosPerRequest: cpu / Math.max(1, load.requests), peakRssBytes: peakRss };
+  return {
+    ...load,
+    cpuMicrosPerRequest: cpu / Math.max(1, load.requests),
+    cpuBusy: cpu / wallMicros,
+    peakRssBytes: peakRss,
+  };
 }
 
 async function measureNatsFloor(target, cell) {
@@ -182,6 +206,7 @@ async function measureNatsFloor(target, cell) {
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
     cpuMicrosPerRequest: r.cpuMicros / Math.max(1, r.requests),
+    cpuBusy: r.cpuMicros / (r.elapsedMs * 1000),
     peakRssBytes: rss.stop(),
   };
 }
@@ -204,7 +229,9 @@ const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toF
 const mib = (b) => fmt(b / 1048576, 1);
 
 async function main() {
-  log(`==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}`);
+  log(
+    `==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${PIN ? `under test on CPU ${TEST_CPU}, the rest on ${HELPER_CPUS}` : 'unpinned'}`,
+  );
   const natsUrl = await startNats();
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
   await responder.first;
@@ -218,6 +245,7 @@ async function main() {
       if (name === 'nats-floor') {
         const t = forkTarget('nats-floor.mjs', { NATS_URL: natsUrl });
         await t.first;
+        underTest(t.child.pid);
         started.push(t.child);
         targets[name] = { child: t.child, measure: measureNatsFloor };
       } else if (name === 'http-floor' || name === 'naive') {
@@ -225,6 +253,7 @@ async function main() {
           NATS_URL: natsUrl,
         });
         const { port } = await t.first;
+        underTest(t.child.pid);
         started.push(t.child);
         targets[name] = {
           pid: t.child.pid,
@@ -285,6 +314,7 @@ async function main() {
         p50Ms: median(s.map((x) => x.p50Ms)),
         p99Ms: median(s.map((x) => x.p99Ms)),
         cpuMicrosPerRequest: median(s.map((x) => x.cpuMicrosPerRequest)),
+        cpuBusy: median(s.map((x) => x.cpuBusy)),
         peakRssBytes: Math.max(...s.map((x) => x.peakRssBytes)),
         errors: s.reduce((sum, x) => sum + (x.errors ?? 0), 0),
       };
@@ -313,16 +343,18 @@ async function main() {
   // The table.
   const out = [];
   out.push(
-    `load generator: ${generator}; medians of ${PLAN.reps} repetition(s); ${PLAN.measureMs / 1000} s per measurement`,
+    `load generator: ${generator}; medians of ${PLAN.reps} repetition(s); ${PLAN.measureMs / 1000} s per measurement; ${PIN ? `process under test pinned to CPU ${TEST_CPU}, nats-server, responder and load generator on ${HELPER_CPUS}` : 'no CPU pinning'}`,
   );
   out.push('');
-  out.push('| payload | conc | target | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push(
+    '| payload | conc | target | req/s | p50 ms | p99 ms | CPU µs/req | CPU busy | peak RSS MiB |',
+  );
+  out.push('|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     for (const name of TARGETS) {
       const t = row.targets[name];
       out.push(
-        `| ${row.payloadBytes} B | ${row.concurrency} | ${name} | ${fmt(t.rps)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${fmt(t.cpuMicrosPerRequest)} | ${mib(t.peakRssBytes)} |${t.errors ? ` errors: ${t.errors}` : ''}`,
+        `| ${row.payloadBytes} B | ${row.concurrency} | ${name} | ${fmt(t.rps)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${fmt(t.cpuMicrosPerRequest)} | ${fmt(t.cpuBusy * 100)} % | ${mib(t.peakRssBytes)} |${t.errors ? ` errors: ${t.errors}` : ''}`,
       );
     }
   }
@@ -351,6 +383,7 @@ async function main() {
           generator,
           plan: PLAN,
           workers: Number(args.workers),
+          pinned: PIN ? { underTest: TEST_CPU, helpers: HELPER_CPUS } : false,
           rows,
           inflight,
           node: process.version,

@@ -14,22 +14,29 @@ interface Destination {
   flushSync(): void;
 }
 
+/** How long a log line may wait for others before they go to stdout together. */
+const FLUSH_EVERY_MS = 10;
+/** Pending bytes that are written at once, without waiting for the timer. */
+const FLUSH_AT_CHARS = 64 * 1024;
+
 /**
- * Collects log lines for one event-loop turn and hands them to sonic-boom as one string. sonic-boom
- * appends each line to its pending string and measures it again, which under load allocated more than
- * everything else in the process together; one write per turn also keeps every line in order.
+ * Collects log lines for up to {@link FLUSH_EVERY_MS} and hands them to sonic-boom as one string.
+ * Each asynchronous write is a trip through libuv's thread pool and back — two context switches on
+ * the gateway's core — and one write per event-loop turn made that the largest single cost of a
+ * request under load; sonic-boom itself also re-measures its pending string on every line. Lines
+ * keep their order, and {@link flushLogs} writes out what is pending before an exit.
  */
 class BatchedStdout implements Destination {
   readonly #sonic = pino.destination({ dest: 1, sync: false });
   #lines: string[] = [];
-  #scheduled = false;
+  #chars = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   write(line: string): boolean {
     this.#lines.push(line);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#chars += line.length;
+    if (this.#chars >= FLUSH_AT_CHARS) this.#flush();
+    else this.#timer ??= setTimeout(this.#flush, FLUSH_EVERY_MS);
     return true;
   }
 
@@ -39,10 +46,12 @@ class BatchedStdout implements Destination {
   }
 
   readonly #flush = (): void => {
-    this.#scheduled = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#lines.length === 0) return;
     const batch = this.#lines.join('');
     this.#lines = [];
+    this.#chars = 0;
     this.#sonic.write(batch);
   };
 }
@@ -51,8 +60,8 @@ const destinations = new WeakMap<Logger, Destination>();
 
 /**
  * A pino logger writing JSON lines with textual levels and pino's epoch-millisecond `time` (an ISO
- * string per line cost a visible share of the hot path). Lines go out asynchronously, batched per
- * event-loop turn. Call {@link flushLogs} before exiting.
+ * string per line cost a visible share of the hot path). Lines go out asynchronously, batched over
+ * a few milliseconds. Call {@link flushLogs} before exiting.
  */
 export function createLogger({ level }: LoggerOptions): Logger {
   const destination = new BatchedStdout();

@@ -1,4 +1,5 @@
 // Per-process CPU time and memory, read from /proc so the measuring costs the target nothing.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const TICK_MICROS = 1_000_000 / 100; // Linux USER_HZ is 100 on every mainstream build.
@@ -45,5 +46,18 @@ export function processTree(pid) {
     return [pid, ...(children ? children.split(/\s+/).map(Number) : [])];
   } catch {
     return [pid];
+  }
+}
+
+/**
+ * Pins every thread of `pid` to `cpus` (a taskset list such as "1" or "0-2"); threads it starts later
+ * inherit the set. Returns false where taskset is missing.
+ */
+export function pinTo(pid, cpus) {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }

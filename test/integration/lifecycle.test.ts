@@ -131,6 +131,14 @@ describe('graceful shutdown', () => {
     expect(res.text).toBe('finished');
     expect(await exited).toBe(0);
     expect(gateway.logs.some((l) => l.msg === 'shutdown complete')).toBe(true);
+    // Its access-log line was still waiting in the log batch when the process exited: flushed first.
+    expect(gateway.logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'request',
+        requestId: res.headers['x-request-id'],
+        status: 200,
+      }),
+    );
     expect(unexpectedErrors(gateway.logs)).toEqual([]);
   });
 
