@@ -33,6 +33,18 @@ const PLAN = args.quick
       measureMs: 3000,
     };
 const TARGETS = args.targets.split(',');
+/** Targets that are plain HTTP servers in their own process (the gateway is started on its own). */
+const HTTP_TARGET_FILES = {
+  'http-floor': 'http-floor.mjs',
+  naive: 'naive-gateway.mjs',
+  minimal: 'minimal-gateway.mjs',
+};
+for (const name of TARGETS) {
+  if (!(name in HTTP_TARGET_FILES) && name !== 'nats-floor' && name !== 'gateway') {
+    process.stderr.write(`unknown target ${name}\n`);
+    process.exit(2);
+  }
+}
 
 // With --pin the process under test gets the last CPU to itself; nats-server, the responder, the load
 // generator and this orchestrator share the others. Each target then shows what it costs on one core,
@@ -248,10 +260,8 @@ async function main() {
         underTest(t.child.pid);
         started.push(t.child);
         targets[name] = { child: t.child, measure: measureNatsFloor };
-      } else if (name === 'http-floor' || name === 'naive') {
-        const t = forkTarget(name === 'naive' ? 'naive-gateway.mjs' : 'http-floor.mjs', {
-          NATS_URL: natsUrl,
-        });
+      } else if (name in HTTP_TARGET_FILES) {
+        const t = forkTarget(HTTP_TARGET_FILES[name], { NATS_URL: natsUrl });
         const { port } = await t.first;
         underTest(t.child.pid);
         started.push(t.child);
@@ -319,18 +329,50 @@ async function main() {
         errors: s.reduce((sum, x) => sum + (x.errors ?? 0), 0),
       };
     }
-    const combined =
-      m['http-floor'] && m['nats-floor']
-        ? 1 / (1 / m['http-floor'].rps + 1 / m['nats-floor'].rps)
-        : undefined;
+    // Each ratio is taken within one repetition — the targets it compares ran seconds apart — and
+    // the median of those is reported: the machine's speed drifts over minutes, and medians taken
+    // per target first would pair one repetition's gateway with another's floors.
+    const at = (name, rep) => samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`]?.[rep];
+    const perRep = (ratio) => {
+      const values = [];
+      for (let rep = 0; rep < PLAN.reps; rep++) {
+        const v = ratio(rep);
+        if (v !== undefined && Number.isFinite(v)) values.push(v);
+      }
+      return values.length ? median(values) : undefined;
+    };
+    const combinedAt = (rep) => {
+      const http = at('http-floor', rep);
+      const nats = at('nats-floor', rep);
+      return http && nats ? 1 / (1 / http.rps + 1 / nats.rps) : undefined;
+    };
     rows.push({
       ...cell,
       targets: m,
-      combinedFloorRps: combined,
-      gatewayOverCombined: m.gateway && combined ? m.gateway.rps / combined : undefined,
-      gatewayOverNaive: m.gateway && m.naive ? m.gateway.rps / m.naive.rps : undefined,
-      p99GatewayOverNatsFloor:
-        m.gateway && m['nats-floor'] ? m.gateway.p99Ms / m['nats-floor'].p99Ms : undefined,
+      combinedFloorRps: perRep(combinedAt),
+      gatewayOverCombined: perRep((rep) => {
+        const combined = combinedAt(rep);
+        return at('gateway', rep) && combined ? at('gateway', rep).rps / combined : undefined;
+      }),
+      gatewayOverNaive: perRep((rep) =>
+        at('gateway', rep) && at('naive', rep)
+          ? at('gateway', rep).rps / at('naive', rep).rps
+          : undefined,
+      ),
+      p99GatewayOverNatsFloor: perRep((rep) =>
+        at('gateway', rep) && at('nats-floor', rep)
+          ? at('gateway', rep).p99Ms / at('nats-floor', rep).p99Ms
+          : undefined,
+      ),
+      // The same comparison in CPU time: what the two floors' processes spent per request, over
+      // what the gateway spent. It does not depend on which process got the CPU when.
+      floorsCpuOverGatewayCpu: perRep((rep) =>
+        at('gateway', rep) && at('http-floor', rep) && at('nats-floor', rep)
+          ? (at('http-floor', rep).cpuMicrosPerRequest +
+              at('nats-floor', rep).cpuMicrosPerRequest) /
+            at('gateway', rep).cpuMicrosPerRequest
+          : undefined,
+      ),
     });
   }
 
@@ -360,12 +402,12 @@ async function main() {
   }
   out.push('');
   out.push(
-    '| payload | conc | combined floor req/s | gateway / combined | gateway / naive | p99 gateway / p99 nats-floor |',
+    '| payload | conc | combined floor req/s | gateway / combined | gateway / naive | p99 gateway / p99 nats-floor | floors CPU / gateway CPU |',
   );
-  out.push('|---|---|---|---|---|---|');
+  out.push('|---|---|---|---|---|---|---|');
   for (const row of rows) {
     out.push(
-      `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} |`,
+      `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} | ${fmt(row.floorsCpuOverGatewayCpu, 2)} |`,
     );
   }
   if (inflight) {
