@@ -2,13 +2,13 @@
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--pin]
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
+import { freePort, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -63,24 +63,6 @@ function log(message) {
   process.stderr.write(`${message}\n`);
 }
 
-function freePort() {
-  return new Promise((resolvePort) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function waitFor(probe, what, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${what} did not become ready`);
-}
-
 /** Moves a target process onto the CPU kept for the process under test. */
 function underTest(pid) {
   if (PIN && !pinTo(pid, TEST_CPU)) throw new Error(`could not pin ${pid} to CPU ${TEST_CPU}`);
@@ -103,29 +85,6 @@ function forkTarget(file, env) {
     child.once('exit', (code) => rej(new Error(`${file} exited (${code})`)));
   });
   return { child, first };
-}
-
-async function startNats() {
-  const child = track(
-    spawn(natsServerBin(), ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', work], {
-      stdio: 'ignore',
-    }),
-  );
-  const file = join(work, `nats-server_${child.pid}.ports`);
-  let url;
-  await waitFor(async () => {
-    url = JSON.parse(readFileSync(file, 'utf8')).nats?.[0];
-    return Boolean(url);
-  }, 'nats-server');
-  return url;
-}
-
-/** nats-server from PATH, else Debian's /usr/sbin one. */
-function natsServerBin() {
-  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {
-    if (existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
-  }
-  throw new Error('nats-server not found (see README)');
 }
 
 async function startGateway(natsUrl) {
@@ -244,7 +203,7 @@ async function main() {
   log(
     `==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${PIN ? `under test on CPU ${TEST_CPU}, the rest on ${HELPER_CPUS}` : 'unpinned'}`,
   );
-  const natsUrl = await startNats();
+  const natsUrl = await startNats(work, children);
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
   await responder.first;
 

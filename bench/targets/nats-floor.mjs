@@ -1,19 +1,22 @@
 // nats-floor: a Node requester doing request-reply straight to the responder (no HTTP). The
-// orchestrator sends {concurrency, durationMs, payloadBytes}; it answers with counts, latencies
-// and its own CPU time for that run.
+// orchestrator sends {concurrency, durationMs, payloadBytes} — or {concurrency, requests,
+// payloadBytes} for an exact number of requests — and it answers with counts, latencies and its
+// own CPU time for that run.
 import { connect } from '@nats-io/transport-node';
 
 const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
 
-async function run({ concurrency, durationMs, payloadBytes }) {
+async function run({ concurrency, durationMs, requests, payloadBytes }) {
   const payload = Buffer.alloc(payloadBytes, 120);
   const latencies = [];
   let errors = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const deadline = started + durationMs;
+  const deadline = started + (durationMs ?? Infinity);
+  let sent = 0;
+  const more = () => (requests === undefined ? performance.now() < deadline : sent++ < requests);
   async function loop() {
-    while (performance.now() < deadline) {
+    while (more()) {
       const t0 = performance.now();
       try {
         await nc.request('bench.echo', payload, { timeout: 5000 });

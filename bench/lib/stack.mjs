@@ -1,0 +1,53 @@
+// What every benchmark script starts with: a free port, a readiness wait, and its own nats-server.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** A TCP port free on loopback right now. */
+export function freePort() {
+  return new Promise((resolvePort) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Polls `probe` until it resolves true; throws after `timeoutMs`. */
+export async function waitFor(probe, what, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} did not become ready`);
+}
+
+/** nats-server from PATH, else Debian's /usr/sbin one. */
+function natsServerBin() {
+  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin')) {
+    if (existsSync(join(dir, 'nats-server'))) return join(dir, 'nats-server');
+  }
+  throw new Error('nats-server not found (see README)');
+}
+
+/**
+ * Starts nats-server on a random loopback port (its ports file in `workDir`), adds the process to
+ * `children`, and resolves with its URL once it listens.
+ */
+export async function startNats(workDir, children) {
+  const child = spawn(
+    natsServerBin(),
+    ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', workDir],
+    { stdio: 'ignore' },
+  );
+  children.push(child);
+  const file = join(workDir, `nats-server_${child.pid}.ports`);
+  let url;
+  await waitFor(async () => {
+    url = JSON.parse(readFileSync(file, 'utf8')).nats?.[0];
+    return Boolean(url);
+  }, 'nats-server');
+  return url;
+}
