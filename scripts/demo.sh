@@ -20,7 +20,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-# In its own session so that Ctrl-C in the terminal reaches it only through cleanup, after the others.
+# Each child runs in its own session, so Ctrl-C in the terminal reaches it only through cleanup: one
+# SIGTERM each, in order (a gateway that got Ctrl-C and then cleanup's SIGTERM would take the second
+# signal as "exit now" and skip draining).
 setsid "$(bash scripts/nats-server-path.sh)" -a 127.0.0.1 -p -1 --ports_file_dir "$work" >"$work/nats.log" 2>&1 &
 pids+=($!)
 ports_file="$work/nats-server_${pids[0]}.ports"
@@ -30,9 +32,9 @@ NATS_URL=$(node -p "JSON.parse(require('fs').readFileSync('$ports_file','utf8'))
 export NATS_URL
 echo "==> nats-server at $NATS_URL"
 
-node examples/responders.mjs &
+setsid node examples/responders.mjs &
 pids+=($!)
-node --max-semi-space-size=8 dist/main.js --config config/demo.yaml &
+setsid node --max-semi-space-size=8 dist/main.js --config config/demo.yaml &
 pids+=($!)
 
 cat <<MSG
