@@ -4,12 +4,12 @@
 // cancelled out. The counts are the same from run to run whatever else the machine is doing.
 //   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,gateway] [--n1 10000] [--n2 30000]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, startNats, waitFor } from './lib/stack.mjs';
+import { freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -154,18 +154,4 @@ async function main() {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-function cleanup() {
-  for (const child of children.reverse()) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
-
-main()
-  .then(() => {
-    cleanup();
-    process.exit(0);
-  })
-  .catch((err) => {
-    log(`failed: ${err?.stack ?? err}`);
-    cleanup();
-    process.exit(1);
-  });
+runToEnd(main, { children, workDir: work, failure: 'failed' });

@@ -2,13 +2,13 @@
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--pin]
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
-import { freePort, startNats, waitFor } from './lib/stack.mjs';
+import { freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -398,18 +398,4 @@ async function main() {
   }
 }
 
-function cleanup() {
-  for (const child of children.reverse()) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-}
-
-main()
-  .then(() => {
-    cleanup();
-    process.exit(0);
-  })
-  .catch((err) => {
-    log(`benchmark failed: ${err?.stack ?? err}`);
-    cleanup();
-    process.exit(1);
-  });
+runToEnd(main, { children, workDir: work, failure: 'benchmark failed' });

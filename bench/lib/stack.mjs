@@ -1,6 +1,6 @@
 // What every benchmark script starts with: a free port, a readiness wait, and its own nats-server.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -50,4 +50,26 @@ export async function startNats(workDir, children) {
     return Boolean(url);
   }, 'nats-server');
   return url;
+}
+
+/**
+ * Runs a script's `main`, then stops `children` (the last started first) and removes `workDir`;
+ * exits 0, or 1 after printing the error behind `failure`.
+ */
+export function runToEnd(main, { children, workDir, failure }) {
+  const cleanup = () => {
+    for (const child of [...children].reverse()) child.kill('SIGTERM');
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  main().then(
+    () => {
+      cleanup();
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(`${failure}: ${err?.stack ?? err}\n`);
+      cleanup();
+      process.exit(1);
+    },
+  );
 }
