@@ -291,46 +291,35 @@ async function main() {
     // Each ratio is taken within one repetition — the targets it compares ran seconds apart — and
     // the median of those is reported: the machine's speed drifts over minutes, and medians taken
     // per target first would pair one repetition's gateway with another's floors.
-    const at = (name, rep) => samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`]?.[rep];
+    // A ratio whose targets were not all measured comes out NaN and is skipped.
     const perRep = (ratio) => {
       const values = [];
       for (let rep = 0; rep < PLAN.reps; rep++) {
-        const v = ratio(rep);
-        if (v !== undefined && Number.isFinite(v)) values.push(v);
+        const r = Object.fromEntries(
+          TARGETS.map((name) => [
+            name,
+            samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`][rep],
+          ]),
+        );
+        const v = ratio(r);
+        if (Number.isFinite(v)) values.push(v);
       }
       return values.length ? median(values) : undefined;
     };
-    const combinedAt = (rep) => {
-      const http = at('http-floor', rep);
-      const nats = at('nats-floor', rep);
-      return http && nats ? 1 / (1 / http.rps + 1 / nats.rps) : undefined;
-    };
+    const combined = (r) => 1 / (1 / r['http-floor']?.rps + 1 / r['nats-floor']?.rps);
     rows.push({
       ...cell,
       targets: m,
-      combinedFloorRps: perRep(combinedAt),
-      gatewayOverCombined: perRep((rep) => {
-        const combined = combinedAt(rep);
-        return at('gateway', rep) && combined ? at('gateway', rep).rps / combined : undefined;
-      }),
-      gatewayOverNaive: perRep((rep) =>
-        at('gateway', rep) && at('naive', rep)
-          ? at('gateway', rep).rps / at('naive', rep).rps
-          : undefined,
-      ),
-      p99GatewayOverNatsFloor: perRep((rep) =>
-        at('gateway', rep) && at('nats-floor', rep)
-          ? at('gateway', rep).p99Ms / at('nats-floor', rep).p99Ms
-          : undefined,
-      ),
+      combinedFloorRps: perRep(combined),
+      gatewayOverCombined: perRep((r) => r.gateway?.rps / combined(r)),
+      gatewayOverNaive: perRep((r) => r.gateway?.rps / r.naive?.rps),
+      p99GatewayOverNatsFloor: perRep((r) => r.gateway?.p99Ms / r['nats-floor']?.p99Ms),
       // The same comparison in CPU time: what the two floors' processes spent per request, over
       // what the gateway spent. It does not depend on which process got the CPU when.
-      floorsCpuOverGatewayCpu: perRep((rep) =>
-        at('gateway', rep) && at('http-floor', rep) && at('nats-floor', rep)
-          ? (at('http-floor', rep).cpuMicrosPerRequest +
-              at('nats-floor', rep).cpuMicrosPerRequest) /
-            at('gateway', rep).cpuMicrosPerRequest
-          : undefined,
+      floorsCpuOverGatewayCpu: perRep(
+        (r) =>
+          (r['http-floor']?.cpuMicrosPerRequest + r['nats-floor']?.cpuMicrosPerRequest) /
+          r.gateway?.cpuMicrosPerRequest,
       ),
     });
   }
