@@ -16,7 +16,7 @@ import {
   RouteNotFoundError,
 } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange, GatewayEnv } from './context.js';
 import { createAuthorizer } from './auth.js';
 import { clientAddress } from './client-address.js';
 import { corsMiddleware } from './cors.js';
@@ -64,14 +64,16 @@ export function createApp({
 
   app.use(async function requestContext(c, next) {
     const started = performance.now();
-    const requestId = requestIdFrom(c.env.incoming.headers['x-request-id']);
-    c.set('requestId', requestId);
-    c.set('route', 'unmatched');
-    c.set('subject', undefined);
-    c.set('closeConnection', lifecycle.shuttingDown);
-    c.set('outcome', undefined);
-    c.set('extraHeaders', []);
-    c.set('clientIp', clientAddress(c.env.incoming, config.http.trustProxy));
+    const exchange: Exchange = {
+      requestId: requestIdFrom(c.env.incoming.headers['x-request-id']),
+      route: 'unmatched',
+      subject: undefined,
+      closeConnection: lifecycle.shuttingDown,
+      outcome: undefined,
+      extraHeaders: [],
+      clientIp: clientAddress(c.env.incoming, config.http.trustProxy),
+    };
+    c.set('exchange', exchange);
     if (lifecycle.inFlight >= config.http.maxInFlight) {
       sendProblem(c, toProblem(new OverloadedError(config.http.maxInFlight)));
     } else {
@@ -85,19 +87,18 @@ export function createApp({
     const durationMs = performance.now() - started;
     const status = c.env.outgoing.statusCode;
     const method = c.req.method;
-    const route = c.get('route');
     metrics.observeRequest(
-      route,
+      exchange.route,
       method,
-      c.get('outcome') ?? (status < 400 ? Outcome.ok : Outcome.error),
+      exchange.outcome ?? (status < 400 ? Outcome.ok : Outcome.error),
       durationMs / 1000,
     );
     accessLog({
-      requestId,
+      requestId: exchange.requestId,
       method,
-      route,
-      subject: c.get('subject'),
-      clientIp: c.get('clientIp'),
+      route: exchange.route,
+      subject: exchange.subject,
+      clientIp: exchange.clientIp,
       status,
       durationMs: Math.round(durationMs * 1000) / 1000,
     });
@@ -109,13 +110,13 @@ export function createApp({
   mountHealth(app, nats, lifecycle);
   if (config.metrics.enabled) {
     app.get('/metrics', async (c) => {
-      c.set('route', '/metrics');
+      c.get('exchange').route = '/metrics';
       const text = await metrics.registry.metrics();
       return send(c, 200, [['Content-Type', metrics.registry.contentType]], text);
     });
   }
   app.get('/openapi.json', (c) => {
-    c.set('route', '/openapi.json');
+    c.get('exchange').route = '/openapi.json';
     return sendJson(c, 200, liveOpenApi);
   });
   // Mapped routes first: they take precedence over /rr.
@@ -134,7 +135,7 @@ export function createApp({
     const problem = toProblem(err);
     if (!(err instanceof GatewayError)) {
       logger.error(
-        { requestId: c.get('requestId'), err },
+        { requestId: c.get('exchange').requestId, err },
         'unexpected error while handling a request',
       );
     }

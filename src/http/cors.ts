@@ -29,7 +29,7 @@ export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> 
 
     const requestedMethod = c.env.incoming.headers['access-control-request-method'];
     if (c.req.method === 'OPTIONS' && requestedMethod !== undefined) {
-      c.set('route', 'cors-preflight');
+      c.get('exchange').route = 'cors-preflight';
       const requestedHeaders = c.env.incoming.headers['access-control-request-headers'];
       const headers: Array<[string, string]> = [
         ...common,
@@ -42,8 +42,8 @@ export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> 
       headers.push(['Access-Control-Max-Age', maxAgeS]);
       return send(c, 204, headers, null);
     }
-    c.get('extraHeaders').push(...common);
-    if (expose) c.get('extraHeaders').push(['Access-Control-Expose-Headers', expose]);
+    c.get('exchange').extraHeaders.push(...common);
+    if (expose) c.get('exchange').extraHeaders.push(['Access-Control-Expose-Headers', expose]);
     return next();
   };
 }

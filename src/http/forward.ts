@@ -38,6 +38,12 @@ export interface ForwardTarget {
 // RFC 9110 §9.3: these carry no content the gateway should forward.
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 const EMPTY = new Uint8Array(0);
+// The context header names, spelled once rather than concatenated for every request.
+const METHOD_HEADER = `${CONTEXT_HEADER_PREFIX}Method`;
+const PATH_HEADER = `${CONTEXT_HEADER_PREFIX}Path`;
+const QUERY_HEADER = `${CONTEXT_HEADER_PREFIX}Query`;
+const ROUTE_HEADER = `${CONTEXT_HEADER_PREFIX}Route`;
+const CLIENT_IP_HEADER = `${CONTEXT_HEADER_PREFIX}Client-Ip`;
 
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
@@ -78,8 +84,8 @@ export async function forward(
     target,
     authorize !== undefined,
   );
-  headers.push([`${CONTEXT_HEADER_PREFIX}Client-Ip`, c.get('clientIp')]);
-  headers.push(['X-Request-Id', c.get('requestId')]);
+  headers.push([CLIENT_IP_HEADER, c.get('exchange').clientIp]);
+  headers.push(['X-Request-Id', c.get('exchange').requestId]);
 
   const request: OutboundRequest = {
     subject,
@@ -88,7 +94,8 @@ export async function forward(
     timeoutMs,
     // A caller that hangs up should not keep its pending reply (and its memory) until the timeout.
     onCancel: (cancel) =>
-      outgoing.once('close', () => {
+      // 'close' comes once per response; `on` spares the wrapper `once` would allocate.
+      outgoing.on('close', () => {
         if (!outgoing.writableFinished) cancel();
       }),
   };
@@ -97,7 +104,7 @@ export async function forward(
     return answerStream(c, nats, request, streamStallMs(query, policy, timeoutMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
-  c.set('outcome', http.status >= 400 ? Outcome.replyError : Outcome.ok);
+  c.get('exchange').outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
   return send(c, http.status, http.headers, http.body);
 }
 
@@ -122,11 +129,11 @@ function natsRequestHeaders(
     headers.push(...policy.add);
   }
   const queryAt = url.indexOf('?');
-  headers.push([`${CONTEXT_HEADER_PREFIX}Method`, method]);
-  headers.push([`${CONTEXT_HEADER_PREFIX}Path`, queryAt === -1 ? url : url.slice(0, queryAt)]);
+  headers.push([METHOD_HEADER, method]);
+  headers.push([PATH_HEADER, queryAt === -1 ? url : url.slice(0, queryAt)]);
   if (queryAt !== -1 && queryAt < url.length - 1)
-    headers.push([`${CONTEXT_HEADER_PREFIX}Query`, url.slice(queryAt + 1)]);
-  headers.push([`${CONTEXT_HEADER_PREFIX}Route`, target.route]);
+    headers.push([QUERY_HEADER, url.slice(queryAt + 1)]);
+  headers.push([ROUTE_HEADER, target.route]);
   for (const [name, value] of Object.entries(target.params ?? {})) {
     headers.push([`${CONTEXT_HEADER_PREFIX}Param-${name}`, value]);
   }
@@ -139,9 +146,13 @@ function natsRequestHeaders(
  */
 export function queryOf(url: string): (name: string) => string | undefined {
   const queryAt = url.indexOf('?');
-  if (queryAt === -1) return () => undefined;
+  if (queryAt === -1) return noQuery;
   let params: URLSearchParams | undefined;
   return (name) => (params ??= new URLSearchParams(url.slice(queryAt + 1))).get(name) ?? undefined;
+}
+
+function noQuery(): undefined {
+  return undefined;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -9,11 +9,11 @@ import { sendJson } from './send.js';
 /** Adds the health endpoints to the app. */
 export function mountHealth(app: Hono<GatewayEnv>, nats: RequestReply, lifecycle: Lifecycle): void {
   app.get('/healthz', (c) => {
-    c.set('route', '/healthz');
+    c.get('exchange').route = '/healthz';
     return sendJson(c, 200, '{"status":"ok"}');
   });
   app.get('/readyz', (c) => {
-    c.set('route', '/readyz');
+    c.get('exchange').route = '/readyz';
     if (lifecycle.shuttingDown) throw new ShuttingDownError();
     if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
     return sendJson(c, 200, '{"status":"ready"}');

@@ -54,10 +54,10 @@ export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: Rou
   for (const route of routes) {
     const policy = effectivePolicy(config, route.config);
     const handleMappedRoute = async (c: Context<GatewayEnv>): Promise<Response> => {
-      c.set('route', route.path.source);
+      c.get('exchange').route = route.path.source;
       const params = paramsOf(c, route);
       const subject = renderSubject(route.subject, (name) => params[name] as string);
-      c.set('subject', subject);
+      c.get('exchange').subject = subject;
       return forward(c, deps, { subject, policy, route: route.path.source, params });
     };
     app.on([...route.methods], route.path.source, handleMappedRoute);
@@ -73,7 +73,7 @@ export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: Rou
     if (methods.has('GET')) methods.add('HEAD');
     const allow = [...methods];
     app.all(path, (c) => {
-      c.set('route', path);
+      c.get('exchange').route = path;
       throw new MethodNotAllowedError(c.req.method, allow);
     });
   }

@@ -15,12 +15,13 @@ import type { Problem } from './problem.js';
 export const ALREADY_SENT = RESPONSE_ALREADY_SENT;
 
 function headLines(c: Context<GatewayEnv>, headers: HeaderList): string[] {
+  const exchange = c.get('exchange');
   const lines: string[] = [];
   for (const [name, value] of headers) lines.push(name, value);
-  for (const [name, value] of c.get('extraHeaders')) lines.push(name, value);
-  lines.push('X-Request-Id', c.get('requestId'));
+  for (const [name, value] of exchange.extraHeaders) lines.push(name, value);
+  lines.push('X-Request-Id', exchange.requestId);
   // Keep-alive connections outlive `server.close()`; tell their clients to reconnect elsewhere.
-  if (c.get('closeConnection')) lines.push('Connection', 'close');
+  if (exchange.closeConnection) lines.push('Connection', 'close');
   return lines;
 }
 
@@ -57,14 +58,14 @@ export function sendJson(c: Context<GatewayEnv>, status: number, json: string): 
 
 /** Sends a problem as `application/problem+json` (RFC 9457). */
 export function sendProblem(c: Context<GatewayEnv>, p: Problem): Response {
-  const requestId = c.get('requestId');
-  c.set('outcome', PROBLEM_TYPES[p.slug].outcome);
+  const exchange = c.get('exchange');
+  exchange.outcome = PROBLEM_TYPES[p.slug].outcome;
   const body = JSON.stringify({
     type: problemTypeUri(p.slug),
     title: PROBLEM_TYPES[p.slug].title,
     status: p.status,
     detail: p.detail,
-    requestId,
+    requestId: exchange.requestId,
   });
   return send(c, p.status, [...p.headers, ['Content-Type', 'application/problem+json']], body);
 }
