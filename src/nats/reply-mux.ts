@@ -25,7 +25,7 @@ interface PendingRequest {
   reject: (err: GatewayError) => void;
   timer: NodeJS.Timeout;
   /** Set for a gather: every reply goes here until a stop condition ends the request. */
-  gather?: GatherState;
+  gather: GatherState | undefined;
 }
 
 interface GatherState {
@@ -88,7 +88,7 @@ export class ReplyMux {
         resolve,
         reject,
         timer: setTimeout(() => this.#expire(token), timeoutMs),
-        ...(gather ? { gather } : {}),
+        gather,
       });
       // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
       req.onCancel?.(() =>
