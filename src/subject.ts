@@ -3,6 +3,7 @@
  * empty tokens or non-ASCII, and the server silently drops empty tokens (an instant 503), so every
  * subject built from a URL is validated here before anything reaches NATS.
  */
+import { memoizeByString } from './memo.js';
 
 /** Longest subject the gateway forwards; keeps PUB lines far below the server's 4 KiB control line. */
 export const MAX_SUBJECT_BYTES = 256;
@@ -91,8 +92,10 @@ export class SubjectPolicy {
     this.#deny = deny.map((p) => p.split('.'));
   }
 
-  /** Whether a caller may send a request to `subject`. */
-  permits(subject: string): boolean {
+  /** Whether a caller may send a request to `subject`; callers reuse subjects, so each is decided once. */
+  readonly permits = memoizeByString((subject: string): boolean => this.#decide(subject));
+
+  #decide(subject: string): boolean {
     const tokens = subject.split('.');
     for (const pattern of this.#deny) if (tokensMatch(pattern, tokens)) return false;
     for (const pattern of this.#allow) if (tokensMatch(pattern, tokens)) return true;

@@ -2,6 +2,7 @@
  * Which headers cross the gateway, in each direction. HTTP names are case-insensitive and NATS names
  * are exact-case, so the policy decides the spelling NATS sees; repeated headers stay repeated.
  */
+import { memoizeByString } from '../memo.js';
 import type { HeaderList } from '../request-reply.js';
 
 /** How request header names are spelled on NATS. */
@@ -56,7 +57,7 @@ function isHopByHop(name: string): boolean {
 }
 
 /** `x-request-id` → `X-Request-Id`, the MIME canonical form Go and nats.go use. */
-export function canonicalHeaderName(name: string): string {
+export const canonicalHeaderName = memoizeByString(function canonicalHeaderName(name: string) {
   let out = '';
   let upper = true;
   for (let i = 0; i < name.length; i++) {
@@ -65,7 +66,7 @@ export function canonicalHeaderName(name: string): string {
     upper = ch === '-';
   }
   return out;
-}
+});
 
 /**
  * Node decodes header bytes as Latin-1; a caller who sent UTF-8 gets it back as the same text here.

@@ -3,18 +3,26 @@
  * names are separate lines, which is exactly what a `HeaderList` keeps.
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { memoizeByString } from '../memo.js';
 import type { HeaderList } from '../request-reply.js';
 
 const CR_OR_LF = /[\r\n]/;
 
-/** Why a header line cannot go on the NATS wire, or `undefined`. */
-export function natsHeaderProblem(name: string, value: string): string | undefined {
+/** Why a header name cannot go on the NATS wire, or `undefined`; names repeat, so each is checked once. */
+const nameProblem = memoizeByString(function nameProblem(name: string): string | undefined {
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);
     // NATS (like MIME) allows printable ASCII except ':' in a name.
     if (code < 33 || code > 126 || code === 58) return `'${name}' is not a valid NATS header name`;
   }
   if (name.length === 0) return 'a header name is empty';
+  return undefined;
+});
+
+/** Why a header line cannot go on the NATS wire, or `undefined`. */
+export function natsHeaderProblem(name: string, value: string): string | undefined {
+  const problem = nameProblem(name);
+  if (problem !== undefined) return problem;
   if (CR_OR_LF.test(value)) return `the value of '${name}' contains CR or LF`;
   return undefined;
 }
