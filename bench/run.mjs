@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadGenerator, runLoad } from './lib/load.mjs';
+import { PROXY_HEADERS, loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
 import { freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     'no-inflight': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     inflight: { type: 'string', default: '10000' },
+    'proxy-headers': { type: 'boolean', default: false },
   },
 });
 
@@ -33,6 +34,7 @@ const PLAN = args.quick
       measureMs: 3000,
     };
 const TARGETS = args.targets.split(',');
+const REQUEST_HEADERS = args['proxy-headers'] ? PROXY_HEADERS : [];
 /** Targets that are plain HTTP servers in their own process (the gateway is started on its own). */
 const HTTP_TARGET_FILES = {
   'http-floor': 'http-floor.mjs',
@@ -128,6 +130,7 @@ async function measureHttp(target, cell) {
     durationMs: PLAN.warmMs,
     payloadBytes: cell.payloadBytes,
     workDir: work,
+    headers: REQUEST_HEADERS,
   });
   // A clustered gateway is its primary plus workers: count them all.
   const pids = processTree(target.pid);
@@ -141,6 +144,7 @@ async function measureHttp(target, cell) {
     durationMs: PLAN.measureMs,
     payloadBytes: cell.payloadBytes,
     workDir: work,
+    headers: REQUEST_HEADERS,
   });
   const wallMicros = (performance.now() - t0) * 1000;
   const cpu = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - cpu0;
@@ -201,7 +205,7 @@ const mib = (b) => fmt(b / 1048576, 1);
 
 async function main() {
   log(
-    `==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${PIN ? `under test on CPU ${TEST_CPU}, the rest on ${HELPER_CPUS}` : 'unpinned'}`,
+    `==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${PIN ? `under test on CPU ${TEST_CPU}, the rest on ${HELPER_CPUS}` : 'unpinned'}${REQUEST_HEADERS.length > 0 ? `; ${REQUEST_HEADERS.length} proxy headers per request` : ''}`,
   );
   const natsUrl = await startNats(work, children);
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
@@ -374,6 +378,7 @@ async function main() {
           plan: PLAN,
           workers: Number(args.workers),
           pinned: PIN ? { underTest: TEST_CPU, helpers: HELPER_CPUS } : false,
+          proxyHeaders: REQUEST_HEADERS.length > 0,
           rows,
           inflight,
           node: process.version,

@@ -15,6 +15,24 @@ export function loadGenerator() {
   }
 }
 
+/**
+ * What a request carries behind Kong, nginx or Envoy: a browser's headers plus the proxy's own. The
+ * gateway forwards most to NATS (canonical spelling) and drops the credentials, so with them the
+ * benchmark also measures the header policy; without them wrk sends only Host and Content-Length.
+ */
+export const PROXY_HEADERS = [
+  ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)'],
+  ['Accept', 'application/json'],
+  ['Accept-Encoding', 'gzip, deflate, br'],
+  ['Accept-Language', 'en-GB,en;q=0.9'],
+  ['X-Forwarded-For', '203.0.113.7, 10.0.0.2'],
+  ['X-Forwarded-Proto', 'https'],
+  ['X-Real-IP', '203.0.113.7'],
+  ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+  ['Authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl'],
+  ['Cookie', 'session=0123456789abcdef; theme=dark'],
+];
+
 function collect(child) {
   return new Promise((resolve, reject) => {
     let out = '';
@@ -29,10 +47,19 @@ function collect(child) {
 }
 
 /**
- * Runs one load: `connections` keep-alive connections POSTing `payloadBytes` to `url` for `durationMs`.
+ * Runs one load: `connections` keep-alive connections POSTing `payloadBytes` to `url` for `durationMs`,
+ * with `headers` (name/value pairs) besides Content-Type.
  * Returns { requests, errors, rps, p50Ms, p99Ms }.
  */
-export async function runLoad({ generator, url, connections, durationMs, payloadBytes, workDir }) {
+export async function runLoad({
+  generator,
+  url,
+  connections,
+  durationMs,
+  payloadBytes,
+  workDir,
+  headers = [],
+}) {
   const bodyFile = join(workDir, `body-${payloadBytes}.bin`);
   writeFileSync(bodyFile, Buffer.alloc(payloadBytes, 120));
   const seconds = Math.max(1, Math.round(durationMs / 1000));
@@ -42,7 +69,7 @@ export async function runLoad({ generator, url, connections, durationMs, payload
       script,
       `wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/octet-stream"
-local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()
+${headers.map(([name, value]) => `wrk.headers["${name}"] = "${value}"\n`).join('')}local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
   io.write(string.format('RESULT {"requests":%d,"errors":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d}\\n',
@@ -84,6 +111,7 @@ end
       'POST',
       '-H',
       'Content-Type=application/octet-stream',
+      ...headers.flatMap(([name, value]) => ['-H', `${name}=${value}`]),
       '-i',
       bodyFile,
       url,
