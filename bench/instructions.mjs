@@ -98,7 +98,13 @@ async function countFor(target, natsUrl, count) {
     writeFileSync(config, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
     t = underCallgrind(
       target,
-      ['--max-semi-space-size=8', join(ROOT, 'dist/main.js'), '--config', config],
+      [
+        '--max-semi-space-size=8',
+        '--min-semi-space-size=8',
+        join(ROOT, 'dist/main.js'),
+        '--config',
+        config,
+      ],
       { NATS_URL: natsUrl, PORT: String(port), HOST: '127.0.0.1' },
     );
     const base = `http://127.0.0.1:${port}`;

@@ -98,7 +98,13 @@ async function startGateway(natsUrl) {
     // Run as the Dockerfile and `npm start` run it: with V8's young generation capped at 8 MiB.
     spawn(
       process.execPath,
-      ['--max-semi-space-size=8', join(ROOT, 'dist/main.js'), '--config', configFile],
+      [
+        '--max-semi-space-size=8',
+        '--min-semi-space-size=8',
+        join(ROOT, 'dist/main.js'),
+        '--config',
+        configFile,
+      ],
       {
         env: {
           ...process.env,
