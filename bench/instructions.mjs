@@ -1,7 +1,7 @@
-// Instructions per request, counted by valgrind's callgrind: the benchmark's comparison without the
-// machine's noise. Each target runs under callgrind twice, for N1 and then N2 requests (128 B, 8 at a
-// time); the difference over N2 - N1 is its steady-state cost per request, start-up and JIT warm-up
-// cancelled out. The counts are the same from run to run whatever else the machine is doing.
+// Instructions per request, counted by valgrind's callgrind. Each target runs under callgrind twice,
+// for N1 and then N2 requests (128 B, 8 at a time); the difference over N2 - N1 is its steady-state
+// cost per request, start-up and JIT warm-up cancelled out. Repeatable for the floors; for the
+// gateway, which also works per unit of wall time, runs differ widely (bench/README.md).
 //   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,gateway] [--n1 10000] [--n2 30000]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
