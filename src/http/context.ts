@@ -5,7 +5,7 @@ import type { Outcome } from '../metrics.js';
 /**
  * What the gateway records about one request while handling it: made by the request middleware,
  * filled in by handlers, read by `send` and the access log. One object rather than a context
- * variable per field: each `c.set` is a Map write, and nine of them per request showed in profiles.
+ * variable per field: each `c.set` is a Map write, and seven of them per request showed in profiles.
  */
 export interface Exchange {
   readonly requestId: string;

@@ -53,6 +53,7 @@ export async function forward(
 ): Promise<Response> {
   const { subject, policy } = target;
   const { incoming, outgoing } = c.env;
+  const exchange = c.get('exchange');
   if (authorize) authorize(headerValue(incoming.headers.authorization), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
@@ -84,8 +85,8 @@ export async function forward(
     target,
     authorize !== undefined,
   );
-  headers.push([CLIENT_IP_HEADER, c.get('exchange').clientIp]);
-  headers.push(['X-Request-Id', c.get('exchange').requestId]);
+  headers.push([CLIENT_IP_HEADER, exchange.clientIp]);
+  headers.push(['X-Request-Id', exchange.requestId]);
 
   const request: OutboundRequest = {
     subject,
@@ -104,7 +105,7 @@ export async function forward(
     return answerStream(c, nats, request, streamStallMs(query, policy, timeoutMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
-  c.get('exchange').outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
+  exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
   return send(c, http.status, http.headers, http.body);
 }
 
@@ -144,7 +145,7 @@ function natsRequestHeaders(
  * A lookup of query parameters in a raw request target, percent-decoded; the query is parsed once,
  * on the first lookup, and never when the target has none (the common case).
  */
-export function queryOf(url: string): (name: string) => string | undefined {
+function queryOf(url: string): (name: string) => string | undefined {
   const queryAt = url.indexOf('?');
   if (queryAt === -1) return noQuery;
   let params: URLSearchParams | undefined;

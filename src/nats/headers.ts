@@ -20,7 +20,7 @@ const nameProblem = memoizeByString(function nameProblem(name: string): string |
 });
 
 /** Why a header line cannot go on the NATS wire, or `undefined`. */
-export function natsHeaderProblem(name: string, value: string): string | undefined {
+function natsHeaderProblem(name: string, value: string): string | undefined {
   const problem = nameProblem(name);
   if (problem !== undefined) return problem;
   if (CR_OR_LF.test(value)) return `the value of '${name}' contains CR or LF`;
