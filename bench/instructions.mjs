@@ -9,7 +9,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
+import { GATEWAY_NODE_FLAGS, freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -98,13 +98,7 @@ async function countFor(target, natsUrl, count) {
     writeFileSync(config, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
     t = underCallgrind(
       target,
-      [
-        '--max-semi-space-size=8',
-        '--min-semi-space-size=8',
-        join(ROOT, 'dist/main.js'),
-        '--config',
-        config,
-      ],
+      [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', config],
       { NATS_URL: natsUrl, PORT: String(port), HOST: '127.0.0.1' },
     );
     const base = `http://127.0.0.1:${port}`;

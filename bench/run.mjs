@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROXY_HEADERS, loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
-import { freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
+import { GATEWAY_NODE_FLAGS, freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -57,6 +57,15 @@ const CPUS = availableParallelism();
 const TEST_CPU = String(CPUS - 1);
 const HELPER_CPUS = CPUS > 2 ? `0-${CPUS - 2}` : '0';
 const PIN = args.pin && CPUS >= 2 && Number(args.workers) === 1 && pinTo(process.pid, HELPER_CPUS);
+/** How this run differs from the default one, for the start line and the table's heading. */
+const SETUP = [
+  PIN
+    ? `process under test pinned to CPU ${TEST_CPU}, nats-server, responder and load generator on ${HELPER_CPUS}`
+    : 'no CPU pinning',
+  REQUEST_HEADERS.length > 0 ? `${REQUEST_HEADERS.length} proxy headers per request` : '',
+]
+  .filter(Boolean)
+  .join('; ');
 const work = mkdtempSync(join(tmpdir(), 'nhg-bench-'));
 const children = [];
 const generator = loadGenerator();
@@ -95,16 +104,9 @@ async function startGateway(natsUrl) {
   // The default config, as shipped (logging on), only pointed at this run's server and port.
   writeFileSync(configFile, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
   const child = track(
-    // Run as the Dockerfile and `npm start` run it: with V8's young generation capped at 8 MiB.
     spawn(
       process.execPath,
-      [
-        '--max-semi-space-size=8',
-        '--min-semi-space-size=8',
-        join(ROOT, 'dist/main.js'),
-        '--config',
-        configFile,
-      ],
+      [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', configFile],
       {
         env: {
           ...process.env,
@@ -210,9 +212,7 @@ const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toF
 const mib = (b) => fmt(b / 1048576, 1);
 
 async function main() {
-  log(
-    `==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${PIN ? `under test on CPU ${TEST_CPU}, the rest on ${HELPER_CPUS}` : 'unpinned'}${REQUEST_HEADERS.length > 0 ? `; ${REQUEST_HEADERS.length} proxy headers per request` : ''}`,
-  );
+  log(`==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${SETUP}`);
   const natsUrl = await startNats(work, children);
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
   await responder.first;
@@ -343,7 +343,7 @@ async function main() {
   // The table.
   const out = [];
   out.push(
-    `load generator: ${generator}; medians of ${PLAN.reps} repetition(s); ${PLAN.measureMs / 1000} s per measurement; ${PIN ? `process under test pinned to CPU ${TEST_CPU}, nats-server, responder and load generator on ${HELPER_CPUS}` : 'no CPU pinning'}`,
+    `load generator: ${generator}; medians of ${PLAN.reps} repetition(s); ${PLAN.measureMs / 1000} s per measurement; ${SETUP}`,
   );
   out.push('');
   out.push(

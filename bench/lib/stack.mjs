@@ -1,8 +1,15 @@
-// What every benchmark script starts with: a free port, a readiness wait, and its own nats-server.
+// What every benchmark script starts with: a free port, a readiness wait, its own nats-server, and
+// the flags the gateway runs with.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+
+/**
+ * Node flags the gateway runs with, as `npm start` and the Dockerfile run it: V8's young generation
+ * fixed at 8 MiB semi-spaces (README.md, "Running it for real").
+ */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=8', '--min-semi-space-size=8'];
 
 /** A TCP port free on loopback right now. */
 export function freePort() {
