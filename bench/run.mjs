@@ -33,6 +33,9 @@ const PLAN = args.quick
       warmMs: 1000,
       measureMs: 3000,
     };
+/** The first load each fresh target process gets, before its cells: enough requests for V8 to optimise. */
+const START_CONCURRENCY = 64;
+const START_TIMING = { warmMs: 0, measureMs: 3000 };
 const TARGETS = args.targets.split(',');
 const REQUEST_HEADERS = args['proxy-headers'] ? PROXY_HEADERS : [];
 /** Targets that are plain HTTP servers in their own process (the gateway is started on its own). */
@@ -130,30 +133,27 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function measureHttp(target, cell) {
-  await runLoad({
+function loadHttp(target, cell, durationMs) {
+  return runLoad({
     generator,
     url: target.url,
     connections: cell.concurrency,
-    durationMs: PLAN.warmMs,
+    durationMs,
     payloadBytes: cell.payloadBytes,
     workDir: work,
     headers: REQUEST_HEADERS,
   });
+}
+
+/** Warms `target` for `timing.warmMs` (none when 0), then measures it for `timing.measureMs`. */
+async function measureHttp(target, cell, timing) {
+  if (timing.warmMs > 0) await loadHttp(target, cell, timing.warmMs);
   // A clustered gateway is its primary plus workers: count them all.
   const pids = processTree(target.pid);
   const cpu0 = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const rss = pids.map((pid) => sampleRss(pid));
   const t0 = performance.now();
-  const load = await runLoad({
-    generator,
-    url: target.url,
-    connections: cell.concurrency,
-    durationMs: PLAN.measureMs,
-    payloadBytes: cell.payloadBytes,
-    workDir: work,
-    headers: REQUEST_HEADERS,
-  });
+  const load = await loadHttp(target, cell, timing.measureMs);
   const wallMicros = (performance.now() - t0) * 1000;
   const cpu = pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - cpu0;
   const peakRss = rss.reduce((sum, s) => sum + s.stop(), 0);
@@ -165,23 +165,18 @@ async function measureHttp(target, cell) {
   };
 }
 
-async function measureNatsFloor(target, cell) {
-  const ask = (m) =>
-    new Promise((res) => {
-      target.child.once('message', res);
-      target.child.send(m);
-    });
-  await ask({
-    concurrency: cell.concurrency,
-    durationMs: PLAN.warmMs,
-    payloadBytes: cell.payloadBytes,
+/** Has the `nats-floor` requester run `m` ({ concurrency, durationMs, payloadBytes }) and report. */
+function askNatsFloor(target, m) {
+  return new Promise((res) => {
+    target.child.once('message', res);
+    target.child.send(m);
   });
+}
+
+async function measureNatsFloor(target, cell, timing) {
+  if (timing.warmMs > 0) await askNatsFloor(target, { ...cell, durationMs: timing.warmMs });
   const rss = sampleRss(target.child.pid);
-  const r = await ask({
-    concurrency: cell.concurrency,
-    durationMs: PLAN.measureMs,
-    payloadBytes: cell.payloadBytes,
-  });
+  const r = await askNatsFloor(target, { ...cell, durationMs: timing.measureMs });
   return {
     requests: r.requests,
     errors: r.errors,
@@ -260,15 +255,29 @@ async function main() {
   }
 
   const samples = {};
+  const startups = {};
   for (let rep = 0; rep < PLAN.reps; rep++) {
     for (const payloadBytes of PLAN.payloads) {
       const { targets, stop } = await startTargets();
+      // A server runs for days; its first seconds are start-up, not its cost per request. V8 needs
+      // thousands of calls before it optimises a function, and a process with more code (the
+      // gateway) needs more of them: measured fresh, its first 4 s at c=1 cost 3x its steady state
+      // (629 against ~210 CPU µs per request at 16 KiB; `minimal`: 293 against ~190). So every
+      // target first gets the same load right after it starts, reported on its own as start-up.
+      for (const name of TARGETS) {
+        const cell = { payloadBytes, concurrency: START_CONCURRENCY };
+        const r = await targets[name].measure(targets[name], cell, START_TIMING);
+        (startups[`${payloadBytes}|${name}`] ??= []).push(r);
+        log(
+          `rep ${rep + 1} ${payloadBytes}B start-up ${name}: ${fmt(r.rps)} req/s ${fmt(r.cpuMicrosPerRequest)} µs/req`,
+        );
+      }
       for (const concurrency of PLAN.concurrency) {
         const cell = { payloadBytes, concurrency };
         // Rotate the order each repetition so no target always runs first (or last) in a cell.
         const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]);
         for (const name of order) {
-          const r = await targets[name].measure(targets[name], cell);
+          const r = await targets[name].measure(targets[name], cell, PLAN);
           const key = `${cell.payloadBytes}|${cell.concurrency}|${name}`;
           (samples[key] ??= []).push(r);
           log(
@@ -334,6 +343,25 @@ async function main() {
     });
   }
 
+  // Start-up: each target's first seconds after it started, against its steady state at the same
+  // concurrency — what a freshly deployed (or restarted) process costs before V8 has optimised it.
+  const startupRows = PLAN.payloads.map((payloadBytes) => ({
+    payloadBytes,
+    concurrency: START_CONCURRENCY,
+    targets: Object.fromEntries(
+      TARGETS.map((name) => {
+        const s = startups[`${payloadBytes}|${name}`];
+        return [
+          name,
+          {
+            rps: median(s.map((x) => x.rps)),
+            cpuMicrosPerRequest: median(s.map((x) => x.cpuMicrosPerRequest)),
+          },
+        ];
+      }),
+    ),
+  }));
+
   let inflight;
   if (!args['no-inflight'] && TARGETS.includes('gateway')) {
     log(`==> ${args.inflight} requests in flight against a responder that answers after 1 s`);
@@ -368,6 +396,16 @@ async function main() {
       `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} | ${fmt(row.floorsCpuOverGatewayCpu, 2)} |`,
     );
   }
+  out.push('');
+  out.push(
+    `First ${START_TIMING.measureMs / 1000} s after start, c=${START_CONCURRENCY} (median; not in the cells above), CPU µs/req: ` +
+      startupRows
+        .map(
+          (row) =>
+            `${row.payloadBytes} B ${TARGETS.map((name) => `${name} ${fmt(row.targets[name].cpuMicrosPerRequest)}`).join(', ')}`,
+        )
+        .join('; '),
+  );
   if (inflight) {
     out.push('');
     out.push(
@@ -386,6 +424,7 @@ async function main() {
           pinned: PIN ? { underTest: TEST_CPU, helpers: HELPER_CPUS } : false,
           proxyHeaders: REQUEST_HEADERS.length > 0,
           rows,
+          startup: { ...START_TIMING, rows: startupRows },
           inflight,
           node: process.version,
           date: new Date().toISOString(),
