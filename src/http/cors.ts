@@ -42,8 +42,9 @@ export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> 
       headers.push(['Access-Control-Max-Age', maxAgeS]);
       return send(c, 204, headers, null);
     }
-    c.get('exchange').extraHeaders.push(...common);
-    if (expose) c.get('exchange').extraHeaders.push(['Access-Control-Expose-Headers', expose]);
+    const { extraHeaders } = c.get('exchange');
+    extraHeaders.push(...common);
+    if (expose) extraHeaders.push(['Access-Control-Expose-Headers', expose]);
     return next();
   };
 }

@@ -54,10 +54,11 @@ export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: Rou
   for (const route of routes) {
     const policy = effectivePolicy(config, route.config);
     const handleMappedRoute = async (c: Context<GatewayEnv>): Promise<Response> => {
-      c.get('exchange').route = route.path.source;
+      const exchange = c.get('exchange');
+      exchange.route = route.path.source;
       const params = paramsOf(c, route);
       const subject = renderSubject(route.subject, (name) => params[name] as string);
-      c.get('exchange').subject = subject;
+      exchange.subject = subject;
       return forward(c, deps, { subject, policy, route: route.path.source, params });
     };
     app.on([...route.methods], route.path.source, handleMappedRoute);

@@ -24,10 +24,11 @@ export function mountRequestReply(app: Hono<GatewayEnv>, { config, deps }: RrOpt
   const policy = effectivePolicy(config);
 
   const handleRequestReply = async (c: Context<GatewayEnv>): Promise<Response> => {
-    c.get('exchange').route = RR_ROUTE;
+    const exchange = c.get('exchange');
+    exchange.route = RR_ROUTE;
     if (c.req.method !== 'POST') throw new MethodNotAllowedError(c.req.method, ['POST']);
     const subject = subjectFromUrl(c.env.incoming.url ?? '');
-    c.get('exchange').subject = subject;
+    exchange.subject = subject;
     if (!allowed.permits(subject)) throw new SubjectForbiddenError(subject);
     return forward(c, deps, { subject, policy, route: RR_ROUTE });
   };
