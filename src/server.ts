@@ -26,6 +26,15 @@ export interface HttpServerOptions {
   timeouts?: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
+/**
+ * How many connections the kernel may hold for `accept()`: as many as it allows. Linux cuts the
+ * number to `net.core.somaxconn` (4096 since kernel 5.4), which is also what Go servers ask for.
+ * Node's default of 511 overflowed when 10 000 clients connected at once: the kernel dropped their
+ * handshakes, they retried after 1, 3 and 7 s, and some gave up (ECONNRESET) or reached Node's
+ * 10 s header timeout (408).
+ */
+const LISTEN_BACKLOG = 65_535;
+
 /** A listening HTTP server. */
 export interface RunningServer {
   server: Server;
@@ -60,7 +69,7 @@ export async function startHttpServer({
   }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,4 +1,6 @@
 /** Capacity and HTTP server limits: in-flight cap, slow clients, and long replies that must not be cut. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -92,5 +94,17 @@ describe('limits', () => {
     const res = await send(`${stack.gateway.url}/rr/${P}.slow`, { body: 'x' });
     expect(res.status).toBe(200);
     expect(res.text).toBe('worth the wait');
+  });
+
+  it('keeps as many connections waiting for accept() as the kernel allows, not Node’s 511', () => {
+    // 10 000 clients connecting at once overflowed a 511-deep queue (bench/README.md).
+    const kernelMax = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const line = execFileSync('ss', ['-Hltn', `sport = :${stack.gateway.port}`], {
+      encoding: 'utf8',
+    });
+    // For a listening socket, ss's Send-Q column is the backlog the socket was created with.
+    const backlog = Number(line.trim().split(/\s+/)[2]);
+    expect(backlog).toBe(Math.min(kernelMax, 65_535));
+    expect(backlog).toBeGreaterThan(511);
   });
 });
