@@ -45,11 +45,12 @@ const places: Record<string, () => string[]> = {
 describe('the gateway’s Node flags', () => {
   const expected = places['npm start']!();
 
-  it('are the young-generation and bytecode flags the README explains', () => {
+  it('are the young-generation, bytecode and old-generation flags the README explains', () => {
     expect(expected).toEqual([
       '--max-semi-space-size=8',
       '--min-semi-space-size=8',
       '--no-flush-bytecode',
+      '--initial-old-space-size=64',
     ]);
     for (const flag of expected) expect(read('README.md')).toContain(flag);
   });
