@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 /**
  * Node flags the gateway runs with, as `npm start` and the Dockerfile run it: V8's young generation
- * fixed at 8 MiB semi-spaces, bytecode kept once compiled, and a 64 MiB old generation before the
- * first full GC (README.md, "Running it for real"; bench/README.md says what each one bought).
+ * fixed at 8 MiB semi-spaces, bytecode kept once compiled, and an old-generation limit that never
+ * falls below 64 MiB (README.md, "Running it for real"; bench/README.md says what each one bought).
  */
 export const GATEWAY_NODE_FLAGS = [
   '--max-semi-space-size=8',
