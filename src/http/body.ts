@@ -13,16 +13,9 @@ export function readBody(incoming: IncomingMessage, limitBytes: number): Promise
     return Promise.reject(new PayloadTooLargeError(limitBytes));
   }
   if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0));
-  // Small bodies usually arrive in the same read as the headers: by now the parser has seen the whole
-  // message and the stream holds all of it. Take it in one synchronous read instead of four
-  // listeners and a round of events; the stream then ends as usual.
-  if (incoming.complete && incoming.readableFlowing !== true) {
-    if (incoming.readableLength > limitBytes) {
-      return Promise.reject(new PayloadTooLargeError(limitBytes));
-    }
-    const all = incoming.read() as Buffer | null;
-    return Promise.resolve(all ?? Buffer.alloc(0));
-  }
+  // No shortcut for a body that came in the same packet as the head: Node's server parser emits the
+  // request as soon as the head is parsed, and runs microtasks then too, before it parses the body,
+  // so here the body is never complete yet.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
