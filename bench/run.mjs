@@ -44,7 +44,12 @@ const HTTP_TARGET_FILES = {
   'http-floor': 'http-floor.mjs',
   naive: 'naive-gateway.mjs',
   minimal: 'minimal-gateway.mjs',
+  core: 'core-gateway.mjs',
 };
+/** Targets outside the default set, each there to compare the gateway with. */
+const OPTIONAL_TARGETS = ['minimal', 'core'];
+/** Targets that run with the gateway's Node flags, so they differ from it only in code. */
+const WITH_GATEWAY_FLAGS = new Set(['core']);
 for (const name of TARGETS) {
   if (!(name in HTTP_TARGET_FILES) && name !== 'nats-floor' && name !== 'gateway') {
     process.stderr.write(`unknown target ${name}\n`);
@@ -88,10 +93,11 @@ function track(child) {
   return child;
 }
 
-function forkTarget(file, env) {
+function forkTarget(file, env, execArgv = process.execArgv) {
   const child = track(
     fork(join(import.meta.dirname, 'targets', file), [], {
       env: { ...process.env, ...env },
+      execArgv,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
   );
@@ -226,7 +232,11 @@ async function main() {
         started.push(t.child);
         targets[name] = { child: t.child, measure: measureNatsFloor };
       } else if (name in HTTP_TARGET_FILES) {
-        const t = forkTarget(HTTP_TARGET_FILES[name], { NATS_URL: natsUrl });
+        const t = forkTarget(
+          HTTP_TARGET_FILES[name],
+          { NATS_URL: natsUrl },
+          WITH_GATEWAY_FLAGS.has(name) ? GATEWAY_NODE_FLAGS : undefined,
+        );
         const { port } = await t.first;
         underTest(t.child.pid);
         started.push(t.child);
@@ -341,6 +351,13 @@ async function main() {
           (r['http-floor']?.cpuMicrosPerRequest + r['nats-floor']?.cpuMicrosPerRequest) /
           r.gateway?.cpuMicrosPerRequest,
       ),
+      // The optional targets against the same floor, to place the gateway between them.
+      optionalOverCombined: Object.fromEntries(
+        OPTIONAL_TARGETS.filter((name) => TARGETS.includes(name)).map((name) => [
+          name,
+          perRep((r) => r[name]?.rps / combined(r)),
+        ]),
+      ),
     });
   }
 
@@ -395,6 +412,20 @@ async function main() {
   for (const row of rows) {
     out.push(
       `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} | ${fmt(row.floorsCpuOverGatewayCpu, 2)} |`,
+    );
+  }
+  if (OPTIONAL_TARGETS.some((name) => TARGETS.includes(name))) {
+    out.push('');
+    out.push(
+      'Optional targets / combined floor (req/s, median per repetition): ' +
+        rows
+          .map(
+            (row) =>
+              `${row.payloadBytes} B c=${row.concurrency} ${Object.entries(row.optionalOverCombined)
+                .map(([name, v]) => `${name} ${fmt(v, 2)}`)
+                .join(', ')}`,
+          )
+          .join('; '),
     );
   }
   out.push('');
