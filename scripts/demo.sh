@@ -34,7 +34,7 @@ echo "==> nats-server at $NATS_URL"
 
 setsid node examples/responders.mjs &
 pids+=($!)
-setsid node --max-semi-space-size=8 --min-semi-space-size=8 --no-flush-bytecode --initial-old-space-size=64 dist/main.js --config config/demo.yaml &
+setsid node --max-semi-space-size=8 --min-semi-space-size=8 --no-flush-bytecode --initial-old-space-size=64 --no-allocation-site-pretenuring dist/main.js --config config/demo.yaml &
 pids+=($!)
 
 cat <<MSG

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 
 /**
  * Node flags the gateway runs with, as `npm start` and the Dockerfile run it: V8's young generation
- * fixed at 8 MiB semi-spaces, bytecode kept once compiled, and an old-generation limit that never
- * falls below 64 MiB (README.md, "Running it for real"; bench/README.md says what each one bought).
+ * fixed at 8 MiB semi-spaces, bytecode kept once compiled, an old-generation limit that never
+ * falls below 64 MiB, and no allocation-site pretenuring (README.md, "Running it for real";
+ * bench/README.md says what each one bought).
  */
 export const GATEWAY_NODE_FLAGS = [
   '--max-semi-space-size=8',
   '--min-semi-space-size=8',
   '--no-flush-bytecode',
   '--initial-old-space-size=64',
+  '--no-allocation-site-pretenuring',
 ];
 
 /** A TCP port free on loopback right now. */

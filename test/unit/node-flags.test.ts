@@ -45,12 +45,13 @@ const places: Record<string, () => string[]> = {
 describe('the gateway’s Node flags', () => {
   const expected = places['npm start']!();
 
-  it('are the young-generation, bytecode and old-generation flags the README explains', () => {
+  it('are the young-generation, bytecode, old-generation and pretenuring flags the README explains', () => {
     expect(expected).toEqual([
       '--max-semi-space-size=8',
       '--min-semi-space-size=8',
       '--no-flush-bytecode',
       '--initial-old-space-size=64',
+      '--no-allocation-site-pretenuring',
     ]);
     for (const flag of expected) expect(read('README.md')).toContain(flag);
   });
