@@ -1,6 +1,6 @@
 // The benchmark: one command starts nats-server, the echo responder, the floors, the naive gateway
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
-//   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--pin]
+//   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--no-sustained] [--pin]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'nats-floor,http-floor,naive,gateway' },
     workers: { type: 'string', default: '1' },
     'no-inflight': { type: 'boolean', default: false },
+    'no-sustained': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     inflight: { type: 'string', default: '10000' },
     'proxy-headers': { type: 'boolean', default: false },
@@ -33,6 +34,12 @@ const PLAN = args.quick
       warmMs: 1000,
       measureMs: 3000,
     };
+// One gateway under load for longer than a cell: 3 s windows on fresh processes hid how its heap
+// settles (bench/README.md, "Pretenuring under sustained load").
+const SUSTAINED = {
+  cell: { payloadBytes: 128, concurrency: 256 },
+  timing: { warmMs: 0, measureMs: args.quick ? 5_000 : 30_000 },
+};
 // The first load each fresh target process gets, before its cells: enough requests for V8 to
 // optimise the hot path. It is measured too, and reported apart from the cells.
 const START_CONCURRENCY = 64;
@@ -380,6 +387,17 @@ async function main() {
     ),
   }));
 
+  let sustained;
+  if (!args['no-sustained'] && TARGETS.includes('gateway')) {
+    const { cell, timing } = SUSTAINED;
+    log(
+      `==> one fresh gateway for ${timing.measureMs / 1000} s at c=${cell.concurrency}, ${cell.payloadBytes} B`,
+    );
+    const gateway = await startGateway(natsUrl);
+    sustained = { ...cell, ...(await measureHttp(gateway, cell, timing)) };
+    gateway.child.kill('SIGTERM');
+  }
+
   let inflight;
   if (!args['no-inflight'] && TARGETS.includes('gateway')) {
     log(`==> ${args.inflight} requests in flight against a responder that answers after 1 s`);
@@ -438,6 +456,12 @@ async function main() {
         )
         .join('; '),
   );
+  if (sustained) {
+    out.push('');
+    out.push(
+      `sustained: one fresh gateway, ${SUSTAINED.timing.measureMs / 1000} s at c=${sustained.concurrency}, ${sustained.payloadBytes} B: ${fmt(sustained.rps)} req/s, p99 ${fmt(sustained.p99Ms, 2)} ms, ${fmt(sustained.cpuMicrosPerRequest)} CPU µs/req, peak RSS ${mib(sustained.peakRssBytes)} MiB${sustained.errors ? `, errors: ${sustained.errors}` : ''}`,
+    );
+  }
   if (inflight) {
     out.push('');
     out.push(
@@ -457,6 +481,7 @@ async function main() {
           proxyHeaders: REQUEST_HEADERS.length > 0,
           rows,
           startup: { ...START_TIMING, rows: startupRows },
+          sustained,
           inflight,
           node: process.version,
           date: new Date().toISOString(),
