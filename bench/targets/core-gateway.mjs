@@ -3,9 +3,9 @@
 // policy, no request id, logging or metrics. Not in the default targets; `--targets ...,core`
 // shows how close the gateway's NATS design alone comes to the combined floor, and so what Hono
 // and the features cost on top of it. It runs with the gateway's Node flags.
-import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { NatsClient } from '../../dist/nats/client.js';
+import { serveBare } from '../lib/bare-http.mjs';
 
 const nats = NatsClient.start({
   servers: [process.env.NATS_URL],
@@ -17,26 +17,7 @@ const nats = NatsClient.start({
   logger: pino({ level: 'silent' }),
 });
 await nats.connected;
-const server = createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (chunk) => chunks.push(chunk));
-  req.on('end', () => {
-    const payload = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    nats
-      .request({ subject: req.url.slice('/rr/'.length), payload, headers: [], timeoutMs: 5000 })
-      .then(
-        (reply) => {
-          res.writeHead(200, {
-            'Content-Type': 'application/octet-stream',
-            'Content-Length': reply.payload.length,
-          });
-          res.end(reply.payload);
-        },
-        () => {
-          res.writeHead(503, { 'Content-Length': 0 });
-          res.end();
-        },
-      );
-  });
-});
-server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
+serveBare(
+  (subject, payload) => nats.request({ subject, payload, headers: [], timeoutMs: 5000 }),
+  (reply) => reply.payload,
+);
