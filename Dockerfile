@@ -28,8 +28,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
 # no longer recompiles and re-optimises the hot path. The old generation's limit never falls below
 # 64 MiB (bench/README.md, "The old generation after a quiet spell"): without it, traffic
 # after a quiet spell ran a full GC every 0.1-0.4 s. With that room, V8's allocation-site
-# pretenuring moved in-flight requests straight to the old generation under sustained load at 256
-# connections (a full GC every ~2 s, ~150 MiB RSS); without pretenuring they die young (bench/README.md,
-# "Pretenuring under sustained load"). Measured on Node 20; the image runs Node 22.
+# pretenuring moved in-flight requests straight to the old generation under sustained load at
+# 256 connections (a full GC every ~2 s, ~150 MiB RSS); without pretenuring they die young
+# (bench/README.md, "Pretenuring under sustained load"). Measured on Node 20; the image runs Node 22.
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--min-semi-space-size=8", "--no-flush-bytecode", "--initial-old-space-size=64", "--no-allocation-site-pretenuring", "dist/main.js"]
 CMD ["--config", "config/gateway.yaml"]
