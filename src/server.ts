@@ -33,7 +33,7 @@ export interface HttpServerOptions {
  * handshakes, they retried after 1, 3 and 7 s, and some gave up (ECONNRESET) or reached Node's
  * 10 s header timeout (408).
  */
-const LISTEN_BACKLOG = 65_535;
+export const LISTEN_BACKLOG = 65_535;
 
 /** A listening HTTP server. */
 export interface RunningServer {

@@ -5,6 +5,7 @@ import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
+import { LISTEN_BACKLOG } from '../../src/server.js';
 import { send } from '../helpers/http.js';
 import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
@@ -104,7 +105,7 @@ describe('limits', () => {
     });
     // For a listening socket, ss's Send-Q column is the backlog the socket was created with.
     const backlog = Number(line.trim().split(/\s+/)[2]);
-    expect(backlog).toBe(Math.min(kernelMax, 65_535));
+    expect(backlog).toBe(Math.min(kernelMax, LISTEN_BACKLOG));
     expect(backlog).toBeGreaterThan(511);
   });
 });
