@@ -103,8 +103,8 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   });
   let app = createApp({ config, nats, lifecycle, logger, openApi, metrics });
   const { server } = await startHttpServer({
-    // Looked up per request, so a reload swaps the app without touching the listener.
-    fetch: (request, env) => app.fetch(request, env),
+    // Looked up per request, so a reload swaps the app without touching the server.
+    listener: (incoming, outgoing) => app.listener(incoming, outgoing),
     host: config.http.host,
     port: config.http.port,
     logger,

@@ -3,20 +3,16 @@
  * in-flight requests finish (bounded by the grace period), then NATS drains.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createAdaptorServer } from '@hono/node-server';
-import type { HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { Lifecycle } from './http/lifecycle.js';
 
-/** What answers each request; `main.ts` points it at the current app so a reload can swap apps. */
-export type FetchHandler = (request: Request, env: HttpBindings) => Response | Promise<Response>;
-
 /** Options for {@link startHttpServer}. */
 export interface HttpServerOptions {
-  fetch: FetchHandler;
+  /** What answers each request; `main.ts` points it at the current app so a reload can swap apps. */
+  listener: RequestListener;
   host: string;
   port: number;
   logger: Logger;
@@ -43,30 +39,24 @@ export interface RunningServer {
 
 /** Listens on `host:port` (0 picks a free port) and resolves once the socket is bound. */
 export async function startHttpServer({
-  fetch,
+  listener,
   host,
   port,
   logger,
   timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
   tls,
 }: HttpServerOptions): Promise<RunningServer> {
-  const server = createAdaptorServer({
-    ...(tls ? { createServer: createHttpsServer } : {}),
-    serverOptions: {
-      ...tls,
-      headersTimeout: timeouts.headersMs,
-      requestTimeout: timeouts.requestMs,
-      keepAliveTimeout: timeouts.keepAliveMs,
-      // Node checks those timeouts only this often (30 s by default).
-      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
-    },
-    fetch: async function fetchAndSettle(request: Request, env: HttpBindings): Promise<Response> {
-      const response = await fetch(request, env);
-      // Handlers write to Node directly; Hono re-wraps HEAD answers in a new Response, which the
-      // adapter would try to write a second time. Once the head is out, nothing else may be written.
-      return env.outgoing.headersSent ? RESPONSE_ALREADY_SENT : response;
-    } as (request: Request, env: unknown) => Promise<Response>,
-  }) as Server;
+  const serverOptions = {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks those timeouts only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+  };
+  // An HTTPS server is an HTTP server on TLS sockets; nothing below tells them apart.
+  const server: Server = tls
+    ? createHttpsServer({ ...serverOptions, ...tls }, listener)
+    : createServer(serverOptions, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {

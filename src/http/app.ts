@@ -1,35 +1,29 @@
 /**
- * The Hono app: request id and access log around every request, the routes, and one error handler
- * that turns every failure into problem+json.
+ * The gateway's HTTP side for one config: the Hono app with every route, the direct path for
+ * `/rr` (listener.ts), and one error handler that turns every failure into problem+json.
  */
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { RequestListener } from 'node:http';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createAccessLog } from '../log.js';
-import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
-import {
-  GatewayError,
-  InvalidParameterError,
-  OverloadedError,
-  RouteNotFoundError,
-} from '../errors.js';
+import { InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
-import type { Exchange, GatewayEnv } from './context.js';
+import type { GatewayEnv } from './context.js';
 import { createAuthorizer } from './auth.js';
-import { clientAddress } from './client-address.js';
-import { corsMiddleware } from './cors.js';
+import { createCors } from './cors.js';
+import { createExchanges } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
 import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
+import { createListener } from './listener.js';
 import { mergeRoutes } from './openapi.js';
 import type { OpenApiDocument } from './openapi.js';
 import { toProblem } from './problem.js';
-import { requestIdFrom } from './request-id.js';
 import { compileRoutes, emptyParameterIn, mountRoutes } from './routes.js';
-import { mountRequestReply } from './rr.js';
-import { send, sendJson, sendProblem } from './send.js';
+import type { CompiledRoute } from './routes.js';
+import { createRequestReply, mountRequestReply } from './rr.js';
+import { ALREADY_SENT, send, sendError, sendJson, sendProblem } from './send.js';
 
 /** Everything the app needs, handed in by `main.ts`. */
 export interface AppOptions {
@@ -43,9 +37,17 @@ export interface AppOptions {
   metrics: Metrics;
 }
 
+/** One config's HTTP side. */
+export interface GatewayApp {
+  /** Every route; requests the direct path takes never reach it. */
+  hono: Hono<GatewayEnv>;
+  /** What the HTTP server calls for each request. */
+  listener: RequestListener;
+}
+
 /**
- * Builds the gateway's HTTP app for one config. A reload builds a new app and swaps it in; requests
- * already running finish in the app they started in.
+ * Builds the gateway's HTTP side for one config. A reload builds a new one and swaps it in;
+ * requests already running finish in the app they started in.
  */
 export function createApp({
   config,
@@ -54,95 +56,72 @@ export function createApp({
   logger,
   openApi,
   metrics,
-}: AppOptions): Hono<GatewayEnv> {
+}: AppOptions): GatewayApp {
   const app = new Hono<GatewayEnv>();
   const routes = compileRoutes(config);
   const deps: ForwardDeps = { nats, authorize: createAuthorizer(config) };
   const liveOpenApi = JSON.stringify(mergeRoutes(openApi, config, routes));
+  const exchanges = createExchanges({ config, lifecycle, metrics, logger });
+  const cors = createCors(config.http.cors);
+  const requestReply = config.rr.enabled ? createRequestReply({ config, deps }) : undefined;
 
-  const accessLog = createAccessLog(logger);
-
-  app.use(async function requestContext(c, next) {
-    const started = performance.now();
-    const exchange: Exchange = {
-      requestId: requestIdFrom(c.env.incoming.headers['x-request-id']),
-      route: 'unmatched',
-      subject: undefined,
-      closeConnection: lifecycle.shuttingDown,
-      outcome: undefined,
-      extraHeaders: [],
-      clientIp: clientAddress(c.env.incoming, config.http.trustProxy),
-    };
+  app.use(function requestContext(c, next) {
+    const exchange = exchanges.open(c.env.incoming, c.env.outgoing);
     c.set('exchange', exchange);
-    if (lifecycle.inFlight >= config.http.maxInFlight) {
-      sendProblem(c, toProblem(new OverloadedError(config.http.maxInFlight)));
-    } else {
-      lifecycle.requestStarted();
-      try {
-        await next();
-      } finally {
-        lifecycle.requestFinished();
-      }
-    }
-    const durationMs = performance.now() - started;
-    const status = c.env.outgoing.statusCode;
-    const method = c.req.method;
-    metrics.observeRequest(
-      exchange.route,
-      method,
-      exchange.outcome ?? (status < 400 ? Outcome.ok : Outcome.error),
-      durationMs / 1000,
-    );
-    accessLog({
-      requestId: exchange.requestId,
-      method,
-      route: exchange.route,
-      subject: exchange.subject,
-      clientIp: exchange.clientIp,
-      status,
-      durationMs: Math.round(durationMs * 1000) / 1000,
-    });
+    return exchanges.run(exchange, next);
   });
 
-  const cors = corsMiddleware(config.http.cors);
-  if (cors) app.use(cors);
+  if (cors) {
+    app.use(async function applyCors(c, next) {
+      if (cors(c.get('exchange'))) return ALREADY_SENT;
+      await next();
+      return undefined;
+    });
+  }
 
   mountHealth(app, nats, lifecycle);
   if (config.metrics.enabled) {
     app.get('/metrics', async (c) => {
-      c.get('exchange').route = '/metrics';
+      const exchange = c.get('exchange');
+      exchange.route = '/metrics';
       const text = await metrics.registry.metrics();
-      return send(c, 200, [['Content-Type', metrics.registry.contentType]], text);
+      return send(exchange, 200, [['Content-Type', metrics.registry.contentType]], text);
     });
   }
   app.get('/openapi.json', (c) => {
-    c.get('exchange').route = '/openapi.json';
-    return sendJson(c, 200, liveOpenApi);
+    const exchange = c.get('exchange');
+    exchange.route = '/openapi.json';
+    return sendJson(exchange, 200, liveOpenApi);
   });
   // Mapped routes first: they take precedence over /rr.
   mountRoutes(app, { config, routes, deps });
-  if (config.rr.enabled) mountRequestReply(app, { config, deps });
+  if (requestReply) mountRequestReply(app, requestReply);
 
   app.notFound(function notFound(c) {
     const empty = emptyParameterIn(routes, c.req.path);
     const err = empty
       ? new InvalidParameterError(empty, 'it is empty')
       : new RouteNotFoundError(c.req.path);
-    return sendProblem(c, toProblem(err));
+    return sendProblem(c.get('exchange'), toProblem(err));
   });
 
   app.onError(function renderProblem(err, c) {
-    const problem = toProblem(err);
-    if (!(err instanceof GatewayError)) {
-      logger.error(
-        { requestId: c.get('exchange').requestId, err },
-        'unexpected error while handling a request',
-      );
-    }
-    // A failure after the head went out (the caller hung up mid-body) cannot become a problem response.
-    if (c.env.outgoing.headersSent) return RESPONSE_ALREADY_SENT;
-    return sendProblem(c, problem);
+    return sendError(c.get('exchange'), err, logger);
   });
 
-  return app;
+  const listener = createListener({
+    app,
+    exchanges,
+    // Mapped routes take precedence: where one could match a path under /rr/, Hono decides.
+    requestReply: routes.some(mayMatchUnderRr) ? undefined : requestReply,
+    cors,
+    logger,
+  });
+  return { hono: app, listener };
+}
+
+/** Whether a mapped route could match a `/rr/...` path: its first segment is `rr` or a parameter. */
+function mayMatchUnderRr(route: CompiledRoute): boolean {
+  const first = route.path.source.split('/')[1] ?? '';
+  return first === 'rr' || first.startsWith(':');
 }

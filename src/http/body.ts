@@ -4,8 +4,8 @@ import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 
 /**
  * Collects the body, failing with {@link PayloadTooLargeError} as soon as it passes `limitBytes` —
- * at once when `Content-Length` says so, without reading. What is left unread is drained by the
- * server adapter after the response, so the caller still sees the 413.
+ * at once when `Content-Length` says so, without reading. What is left unread is discarded after
+ * the response ({@link discardUnreadBody}), so the caller still sees the 413.
  */
 export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = incoming.headers['content-length'];
@@ -49,4 +49,38 @@ export function readBody(incoming: IncomingMessage, limitBytes: number): Promise
     incoming.on('error', onError);
     incoming.on('aborted', onAborted);
   });
+}
+
+/** How much more of an unneeded body is read and thrown away, and for how long, before giving up. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 500;
+
+/**
+ * Reads and throws away the rest of a body the answer did not need, so that the connection can
+ * carry the caller's next request; a caller still sending after 64 MiB or 500 ms loses the
+ * connection instead. The Hono adapter does the same for the requests it serves.
+ */
+export function discardUnreadBody(incoming: IncomingMessage): void {
+  if (incoming.readableEnded || incoming.destroyed) return;
+  let discarded = 0;
+  const cleanup = (): void => {
+    clearTimeout(timer);
+    incoming.off('data', onData);
+    incoming.off('end', cleanup);
+    incoming.off('error', cleanup);
+  };
+  const giveUp = (): void => {
+    cleanup();
+    incoming.socket.destroySoon();
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_MAX_BYTES) giveUp();
+  };
+  const timer = setTimeout(giveUp, DISCARD_MAX_MS);
+  timer.unref();
+  incoming.on('data', onData);
+  incoming.on('end', cleanup);
+  incoming.on('error', cleanup);
+  incoming.resume();
 }

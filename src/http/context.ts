@@ -1,13 +1,20 @@
 /** Types shared by the HTTP modules: what the Hono context carries for one request. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Outcome } from '../metrics.js';
 
 /**
- * What the gateway records about one request while handling it: made by the request middleware,
- * filled in by handlers, read by `send` and the access log. One object rather than a context
+ * What the gateway records about one request while handling it: made when the request arrives
+ * (exchange.ts), filled in by handlers, read by `send` and the access log. One object rather than a context
  * variable per field: each `c.set` is a Map write, and seven of them per request showed in profiles.
  */
 export interface Exchange {
+  /** Node's request: handlers read the head from it, never through a fetch `Request`. */
+  readonly incoming: IncomingMessage;
+  /** Node's response: every answer is written to it directly (send.ts). */
+  readonly outgoing: ServerResponse;
+  /** `performance.now()` when the request arrived, for its duration. */
+  readonly startedMs: number;
   readonly requestId: string;
   /** The route template that matched (`/rr/{subject}`), for logs and metrics; never the raw path. */
   route: string;

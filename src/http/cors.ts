@@ -3,13 +3,18 @@
  * headers on every response. Written here rather than with `hono/cors` because responses go to Node
  * directly (see send.ts), after which that middleware can no longer add headers.
  */
-import type { MiddlewareHandler } from 'hono';
 import type { CorsConfig } from '../config/schema.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange } from './context.js';
 import { send } from './send.js';
 
-/** The CORS middleware, or `undefined` when no origin is configured. */
-export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> | undefined {
+/**
+ * Applies CORS to one request: answers a preflight (returns `true`: nothing else to do) or adds the
+ * headers every response to an allowed origin carries (returns `false`).
+ */
+export type ApplyCors = (exchange: Exchange) => boolean;
+
+/** CORS for the configured origins, or `undefined` when none is configured. */
+export function createCors(cors: CorsConfig): ApplyCors | undefined {
   if (cors.origins.length === 0) return undefined;
   const anyOrigin = cors.origins.includes('*');
   const origins = new Set(cors.origins);
@@ -18,19 +23,20 @@ export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> 
   const expose = cors.exposeHeaders.join(', ');
   const maxAgeS = String(Math.floor(cors.maxAge / 1000));
 
-  return async function applyCors(c, next) {
-    const origin = c.env.incoming.headers.origin;
-    if (origin === undefined || !(anyOrigin || origins.has(origin))) return next();
+  return function applyCors(exchange) {
+    const { headers: requestHeaders, method } = exchange.incoming;
+    const origin = requestHeaders.origin;
+    if (origin === undefined || !(anyOrigin || origins.has(origin))) return false;
     // A wildcard may not be combined with credentials, so credentialed answers name the origin.
     const allowOrigin = anyOrigin && !cors.credentials ? '*' : origin;
     const common: Array<[string, string]> = [['Access-Control-Allow-Origin', allowOrigin]];
     if (allowOrigin !== '*') common.push(['Vary', 'Origin']);
     if (cors.credentials) common.push(['Access-Control-Allow-Credentials', 'true']);
 
-    const requestedMethod = c.env.incoming.headers['access-control-request-method'];
-    if (c.req.method === 'OPTIONS' && requestedMethod !== undefined) {
-      c.get('exchange').route = 'cors-preflight';
-      const requestedHeaders = c.env.incoming.headers['access-control-request-headers'];
+    const requestedMethod = requestHeaders['access-control-request-method'];
+    if (method === 'OPTIONS' && requestedMethod !== undefined) {
+      exchange.route = 'cors-preflight';
+      const requestedHeaders = requestHeaders['access-control-request-headers'];
       const headers: Array<[string, string]> = [
         ...common,
         ['Access-Control-Allow-Methods', methods],
@@ -40,11 +46,12 @@ export function corsMiddleware(cors: CorsConfig): MiddlewareHandler<GatewayEnv> 
       if (!allowHeaders && requestedHeaders)
         headers.push(['Vary', 'Access-Control-Request-Headers']);
       headers.push(['Access-Control-Max-Age', maxAgeS]);
-      return send(c, 204, headers, null);
+      send(exchange, 204, headers, null);
+      return true;
     }
-    const { extraHeaders } = c.get('exchange');
+    const { extraHeaders } = exchange;
     extraHeaders.push(...common);
     if (expose) extraHeaders.push(['Access-Control-Expose-Headers', expose]);
-    return next();
+    return false;
   };
 }

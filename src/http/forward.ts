@@ -2,7 +2,6 @@
  * The one code path that carries an HTTP request to NATS and the reply back. `/rr` and mapped routes
  * differ only in how they find the subject and which policy applies.
  */
-import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
 import type { Authorizer } from './auth.js';
 import { BadRequestError, NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
@@ -12,7 +11,7 @@ import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
 import { answerGather, gatherOptions, streamStallMs } from './gather.js';
 import { answerStream } from './stream.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
 import { requestTimeoutMs } from './request-timeout.js';
@@ -47,19 +46,18 @@ const CLIENT_IP_HEADER = `${CONTEXT_HEADER_PREFIX}Client-Ip`;
 
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
-  c: Context<GatewayEnv>,
+  exchange: Exchange,
   { nats, authorize }: ForwardDeps,
   target: ForwardTarget,
 ): Promise<Response> {
   const { subject, policy } = target;
-  const { incoming, outgoing } = c.env;
-  const exchange = c.get('exchange');
+  const { incoming, outgoing } = exchange;
   if (authorize) authorize(headerValue(incoming.headers.authorization), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
   const url = incoming.url ?? '/';
   const query = queryOf(url);
-  // Read from Node's request: Hono's c.req.header() builds a fetch Headers object on first use.
+  // Read from Node's request: a fetch Headers object would be built for every request.
   const timeoutMs = requestTimeoutMs(
     query('timeout'),
     headerValue(incoming.headers['request-timeout']),
@@ -74,7 +72,7 @@ export async function forward(
   }
   const gather = replies === 'all' ? gatherOptions(query, policy, timeoutMs) : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
-  const method = c.req.method;
+  const method = incoming.method ?? 'GET';
   const payload = BODYLESS_METHODS.has(method)
     ? EMPTY
     : await readBody(incoming, nats.maxPayloadBytes);
@@ -100,13 +98,13 @@ export async function forward(
         if (!outgoing.writableFinished) cancel();
       }),
   };
-  if (gather) return answerGather(c, nats, request, gather);
+  if (gather) return answerGather(exchange, nats, request, gather);
   if (replies === 'stream')
-    return answerStream(c, nats, request, streamStallMs(query, policy, timeoutMs));
+    return answerStream(exchange, nats, request, streamStallMs(query, policy, timeoutMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
-  return send(c, http.status, http.headers, http.body);
+  return send(exchange, http.status, http.headers, http.body);
 }
 
 /**

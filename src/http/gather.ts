@@ -3,12 +3,11 @@
  * as one JSON array, or streamed one per reply as Server-Sent Events or NDJSON when the caller
  * asks for `text/event-stream` or `application/x-ndjson`.
  */
-import type { Context } from 'hono';
 import type { EffectivePolicy } from '../config/effective.js';
 import { parseDurationMs } from '../duration.js';
 import { BadReplyError, BadRequestError, InvalidTimeoutError, ServiceError } from '../errors.js';
 import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../request-reply.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
 import { ALREADY_SENT, send, sendHead, sendProblem } from './send.js';
@@ -105,17 +104,17 @@ function framingOf(accept: string | undefined): Framing {
 
 /** Runs a gather and answers it in the framing the caller asked for. */
 export async function answerGather(
-  c: Context<GatewayEnv>,
+  exchange: Exchange,
   nats: RequestReply,
   req: OutboundRequest,
   options: GatherOptions,
 ): Promise<Response> {
-  const framing = framingOf(c.env.incoming.headers.accept);
-  const { outgoing } = c.env;
+  const framing = framingOf(exchange.incoming.headers.accept);
+  const { outgoing } = exchange;
   if (framing === 'json') {
     const items: GatheredItem[] = [];
     await nats.requestMany(req, options, (reply) => items.push(gatheredItem(reply)));
-    return send(c, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
+    return send(exchange, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
   let started = false;
@@ -123,7 +122,7 @@ export async function answerGather(
     if (!started) {
       started = true;
       const contentType = framing === 'sse' ? 'text/event-stream' : 'application/x-ndjson';
-      sendHead(c, 200, [
+      sendHead(exchange, 200, [
         ['Content-Type', contentType],
         ['Cache-Control', 'no-cache'],
       ]);
@@ -137,7 +136,7 @@ export async function answerGather(
       outgoing.write(`event: end\ndata: ${JSON.stringify({ replies: count })}\n\n`);
     outgoing.end();
   } catch (err) {
-    if (!started) return sendProblem(c, toProblem(err));
+    if (!started) return sendProblem(exchange, toProblem(err));
     // The head is out: the failure travels as a last event or line, as documented.
     const problem = toProblem(err);
     const json = JSON.stringify({

@@ -9,13 +9,15 @@ import { sendJson } from './send.js';
 /** Adds the health endpoints to the app. */
 export function mountHealth(app: Hono<GatewayEnv>, nats: RequestReply, lifecycle: Lifecycle): void {
   app.get('/healthz', (c) => {
-    c.get('exchange').route = '/healthz';
-    return sendJson(c, 200, '{"status":"ok"}');
+    const exchange = c.get('exchange');
+    exchange.route = '/healthz';
+    return sendJson(exchange, 200, '{"status":"ok"}');
   });
   app.get('/readyz', (c) => {
-    c.get('exchange').route = '/readyz';
+    const exchange = c.get('exchange');
+    exchange.route = '/readyz';
     if (lifecycle.shuttingDown) throw new ShuttingDownError();
     if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
-    return sendJson(c, 200, '{"status":"ready"}');
+    return sendJson(exchange, 200, '{"status":"ready"}');
   });
 }

@@ -59,7 +59,7 @@ export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: Rou
       const params = paramsOf(c, route);
       const subject = renderSubject(route.subject, (name) => params[name] as string);
       exchange.subject = subject;
-      return forward(c, deps, { subject, policy, route: route.path.source, params });
+      return forward(exchange, deps, { subject, policy, route: route.path.source, params });
     };
     app.on([...route.methods], route.path.source, handleMappedRoute);
     // Keyed by shape: `/users/:id` and `/users/:uid` are one path with the union of their methods.

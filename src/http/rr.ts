@@ -4,7 +4,7 @@ import { effectivePolicy } from '../config/effective.js';
 import type { Config } from '../config/schema.js';
 import { InvalidSubjectError, MethodNotAllowedError, SubjectForbiddenError } from '../errors.js';
 import { SubjectPolicy, subjectProblem } from '../subject.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange, GatewayEnv } from './context.js';
 import { forward } from './forward.js';
 import type { ForwardDeps } from './forward.js';
 
@@ -12,28 +12,35 @@ const RR_PREFIX = '/rr/';
 /** The route template of `/rr`, as logs, metrics and `X-Gateway-Route` name it. */
 export const RR_ROUTE = '/rr/{subject}';
 
-/** Options for {@link mountRequestReply}. */
+/** Options for {@link createRequestReply}. */
 export interface RrOptions {
   config: Config;
   deps: ForwardDeps;
 }
 
-/** Adds `/rr/{subject}` to the app. */
-export function mountRequestReply(app: Hono<GatewayEnv>, { config, deps }: RrOptions): void {
+/** Answers one request to `/rr/{subject}`; throws a `GatewayError` for anything but a good POST. */
+export type RequestReplyHandler = (exchange: Exchange) => Promise<Response>;
+
+/** The `/rr` handler for one config. */
+export function createRequestReply({ config, deps }: RrOptions): RequestReplyHandler {
   const allowed = new SubjectPolicy(config.rr.allow, config.rr.deny);
   const policy = effectivePolicy(config);
-
-  const handleRequestReply = async (c: Context<GatewayEnv>): Promise<Response> => {
-    const exchange = c.get('exchange');
+  return async function handleRequestReply(exchange) {
     exchange.route = RR_ROUTE;
-    if (c.req.method !== 'POST') throw new MethodNotAllowedError(c.req.method, ['POST']);
-    const subject = subjectFromUrl(c.env.incoming.url ?? '');
+    const method = exchange.incoming.method ?? 'GET';
+    if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
+    const subject = subjectFromUrl(exchange.incoming.url ?? '');
     exchange.subject = subject;
     if (!allowed.permits(subject)) throw new SubjectForbiddenError(subject);
-    return forward(c, deps, { subject, policy, route: RR_ROUTE });
+    return forward(exchange, deps, { subject, policy, route: RR_ROUTE });
   };
-  app.all('/rr', handleRequestReply);
-  app.all('/rr/*', handleRequestReply);
+}
+
+/** Adds `/rr/{subject}` to the app, for what the direct path (listener.ts) leaves to Hono. */
+export function mountRequestReply(app: Hono<GatewayEnv>, handler: RequestReplyHandler): void {
+  const viaHono = (c: Context<GatewayEnv>): Promise<Response> => handler(c.get('exchange'));
+  app.all('/rr', viaHono);
+  app.all('/rr/*', viaHono);
 }
 
 /** The path of a request target, also for the absolute form (`POST http://host/rr/x`, RFC 9112 §3.2.2). */

@@ -5,17 +5,17 @@
  * even streamed them through a reader.
  */
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
 import type { HeaderList } from '../request-reply.js';
-import type { GatewayEnv } from './context.js';
-import { PROBLEM_TYPES, problemTypeUri } from './problem.js';
+import type { Exchange } from './context.js';
+import { PROBLEM_TYPES, problemTypeUri, toProblem } from './problem.js';
 import type { Problem } from './problem.js';
 
 /** What a handler returns once it has written its response to Node itself. */
 export const ALREADY_SENT = RESPONSE_ALREADY_SENT;
 
-function headLines(c: Context<GatewayEnv>, headers: HeaderList): string[] {
-  const exchange = c.get('exchange');
+function headLines(exchange: Exchange, headers: HeaderList): string[] {
   const lines: string[] = [];
   for (const [name, value] of headers) lines.push(name, value);
   for (const [name, value] of exchange.extraHeaders) lines.push(name, value);
@@ -27,38 +27,37 @@ function headLines(c: Context<GatewayEnv>, headers: HeaderList): string[] {
 
 /** Sends `status`, `headers` and `body`, adding `X-Request-Id` and, while shutting down, `Connection: close`. */
 export function send(
-  c: Context<GatewayEnv>,
+  exchange: Exchange,
   status: number,
   headers: HeaderList,
   body: Uint8Array | string | null,
 ): Response {
-  const lines = headLines(c, headers);
+  const lines = headLines(exchange, headers);
   if (body !== null) {
     lines.push(
       'Content-Length',
       String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
     );
   }
-  c.env.outgoing.writeHead(status, lines);
-  c.env.outgoing.end(body ?? undefined);
+  exchange.outgoing.writeHead(status, lines);
+  exchange.outgoing.end(body ?? undefined);
   return RESPONSE_ALREADY_SENT;
 }
 
 /** Sends only the head of a response whose body follows in pieces (chunked). */
-export function sendHead(c: Context<GatewayEnv>, status: number, headers: HeaderList): void {
-  c.env.outgoing.writeHead(status, headLines(c, headers));
+export function sendHead(exchange: Exchange, status: number, headers: HeaderList): void {
+  exchange.outgoing.writeHead(status, headLines(exchange, headers));
   // Streams should reach the caller as they are written, not after Node's first buffer fills.
-  c.env.outgoing.flushHeaders();
+  exchange.outgoing.flushHeaders();
 }
 
 /** Sends a JSON document. */
-export function sendJson(c: Context<GatewayEnv>, status: number, json: string): Response {
-  return send(c, status, [['Content-Type', 'application/json']], json);
+export function sendJson(exchange: Exchange, status: number, json: string): Response {
+  return send(exchange, status, [['Content-Type', 'application/json']], json);
 }
 
 /** Sends a problem as `application/problem+json` (RFC 9457). */
-export function sendProblem(c: Context<GatewayEnv>, p: Problem): Response {
-  const exchange = c.get('exchange');
+export function sendProblem(exchange: Exchange, p: Problem): Response {
   exchange.outcome = PROBLEM_TYPES[p.slug].outcome;
   const body = JSON.stringify({
     type: problemTypeUri(p.slug),
@@ -67,5 +66,26 @@ export function sendProblem(c: Context<GatewayEnv>, p: Problem): Response {
     detail: p.detail,
     requestId: exchange.requestId,
   });
-  return send(c, p.status, [...p.headers, ['Content-Type', 'application/problem+json']], body);
+  return send(
+    exchange,
+    p.status,
+    [...p.headers, ['Content-Type', 'application/problem+json']],
+    body,
+  );
+}
+
+/**
+ * Answers a failure as problem+json, whichever path the request took; an error that is not one of
+ * the gateway's own is logged as a bug. Once the head is out (the caller hung up mid-body), nothing
+ * more can be sent.
+ */
+export function sendError(exchange: Exchange, err: unknown, logger: Logger): Response {
+  if (!(err instanceof GatewayError)) {
+    logger.error(
+      { requestId: exchange.requestId, err },
+      'unexpected error while handling a request',
+    );
+  }
+  if (exchange.outgoing.headersSent) return ALREADY_SENT;
+  return sendProblem(exchange, toProblem(err));
 }

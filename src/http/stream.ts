@@ -4,9 +4,8 @@
  * chunked, chunk by chunk, with the first message's headers as the HTTP headers. Nothing is
  * buffered beyond what the socket has not taken yet.
  */
-import type { Context } from 'hono';
 import type { OutboundRequest, RequestReply } from '../request-reply.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
 import { ALREADY_SENT, send, sendHead, sendProblem } from './send.js';
@@ -22,12 +21,12 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /** Streams the replies to `req`; `stallMs` ends a stream whose responder went silent. */
 export async function answerStream(
-  c: Context<GatewayEnv>,
+  exchange: Exchange,
   nats: RequestReply,
   req: OutboundRequest,
   stallMs: number,
 ): Promise<Response> {
-  const { outgoing } = c.env;
+  const { outgoing } = exchange;
   let cancel: (() => void) | undefined;
   let started = false;
   let cutReason: string | undefined;
@@ -62,13 +61,13 @@ export async function answerStream(
           try {
             head = replyToHttp(reply);
           } catch (err) {
-            sendProblem(c, toProblem(err));
+            sendProblem(exchange, toProblem(err));
             started = true;
             stop('error');
             return;
           }
           started = true;
-          sendHead(c, head.status, [...head.headers, ['Trailer', STREAM_ERROR_TRAILER]]);
+          sendHead(exchange, head.status, [...head.headers, ['Trailer', STREAM_ERROR_TRAILER]]);
           if (head.body && head.body.length > 0) outgoing.write(head.body);
         } else if (reply.payload.length > 0) {
           outgoing.write(reply.payload);
@@ -78,10 +77,10 @@ export async function answerStream(
     );
     // An empty stream (the end marker came first) is an empty 200.
     if (!started)
-      return send(c, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
+      return send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
     endWith(reason === 'stall' ? 'stalled' : undefined);
   } catch (err) {
-    if (!started) return sendProblem(c, toProblem(err));
+    if (!started) return sendProblem(exchange, toProblem(err));
     if (outgoing.headersSent && !outgoing.writableEnded) endWith(cutReason ?? toProblem(err).slug);
   }
   return ALREADY_SENT;

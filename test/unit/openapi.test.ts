@@ -68,7 +68,7 @@ describe('openapi.yaml', () => {
       }),
     });
     const served = new Set(
-      app.routes
+      app.hono.routes
         .filter((r) => r.method !== 'ALL' || r.path.startsWith('/rr'))
         .filter((r) => r.path !== '/*')
         .map((r) => r.path.replace(/^\/rr(\/\*)?$/, '/rr/{subject}')),
@@ -76,7 +76,7 @@ describe('openapi.yaml', () => {
     expect([...served].sort()).toEqual(Object.keys(doc.paths).sort());
 
     const { server, port } = await startHttpServer({
-      fetch: (request, env) => app.fetch(request, env),
+      listener: app.listener,
       host: '127.0.0.1',
       port: 0,
       logger: pino({ level: 'silent' }),
