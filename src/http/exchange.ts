@@ -83,17 +83,22 @@ export function createExchanges({
       };
     },
     async run(exchange, handle) {
-      if (lifecycle.inFlight >= maxInFlight) {
-        sendProblem(exchange, toProblem(new OverloadedError(maxInFlight)));
-      } else {
-        lifecycle.requestStarted();
-        try {
-          await handle();
-        } finally {
-          lifecycle.requestFinished();
+      try {
+        if (lifecycle.inFlight >= maxInFlight) {
+          sendProblem(exchange, toProblem(new OverloadedError(maxInFlight)));
+        } else {
+          lifecycle.requestStarted();
+          try {
+            await handle();
+          } finally {
+            lifecycle.requestFinished();
+          }
         }
+        finish(exchange);
+      } catch (err) {
+        // Nobody awaits the direct path's run: a rejection here would end the process.
+        logger.error({ requestId: exchange.requestId, err }, 'unexpected error around a request');
       }
-      finish(exchange);
     },
   };
 }
