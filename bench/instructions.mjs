@@ -1,28 +1,32 @@
-// Instructions per request, counted by valgrind's callgrind. Each target runs under callgrind twice,
-// for N1 and then N2 requests (128 B, 8 at a time); the difference over N2 - N1 is its steady-state
-// cost per request, start-up and JIT warm-up cancelled out. Repeatable for the floors; for the
-// gateway, which also works per unit of wall time, runs differ widely (bench/README.md).
-//   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,gateway] [--n1 10000] [--n2 30000]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// Instructions per request, counted by valgrind's callgrind. Each target runs in one process under
+// callgrind: it serves --warm requests (128 B, 8 at a time) to start up and optimise, then the
+// counters are zeroed, it serves --count more and the counters are dumped. V8 runs with
+// --single-threaded, so its compiler and GC work on the main thread, where they are counted in
+// the same order every run; counts repeat closely (the gateway's within 0.1 %, bench/README.md).
+//   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,core,gateway] [--warm 10000] [--count 10000]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GATEWAY_NODE_FLAGS, freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
-    targets: { type: 'string', default: 'http-floor,nats-floor,minimal,gateway' },
-    n1: { type: 'string', default: '10000' },
-    n2: { type: 'string', default: '30000' },
+    targets: { type: 'string', default: 'http-floor,nats-floor,minimal,core,gateway' },
+    warm: { type: 'string', default: '10000' },
+    count: { type: 'string', default: '10000' },
   },
 });
-const N1 = Number(args.n1);
-const N2 = Number(args.n2);
+const WARM = Number(args.warm);
+const COUNT = Number(args.count);
 const CONCURRENCY = 8;
 const PAYLOAD = Buffer.alloc(128, 120);
+// Compiler and GC threads would run whenever the scheduler lets them; on the main thread they
+// run at the same points every time.
+const SINGLE_THREADED = '--single-threaded';
 const work = mkdtempSync(join(tmpdir(), 'nhg-instr-'));
 const children = [];
 
@@ -30,24 +34,44 @@ function log(message) {
   process.stderr.write(`${message}\n`);
 }
 
-/** Starts `node args` under callgrind; resolves with the child and its first IPC message. */
+/** Starts `node args` under callgrind, its counters to be zeroed and dumped on request. */
 function underCallgrind(name, nodeArgs, env) {
-  const outFile = join(work, `${name}-${Date.now()}.callgrind`);
+  const outFile = join(work, `${name}.callgrind`);
+  const childEnv = { ...process.env, ...env };
   const child = spawn(
     'valgrind',
     ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, ...nodeArgs],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+    { env: childEnv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
   );
   children.push(child);
-  const exited = new Promise((res) => child.once('exit', res));
-  return { child, outFile, exited };
+  // valgrind names its control pipes after $HOST, so callgrind_control needs the child's.
+  const control = (command) =>
+    execFileSync('callgrind_control', [command, String(child.pid)], {
+      env: childEnv,
+      stdio: 'ignore',
+    });
+  return { child, outFile, control };
 }
 
-/** Total instructions callgrind counted, from its output file. */
-function totalInstructions(outFile) {
-  const summary = /^summary:\s+(\d+)/m.exec(readFileSync(outFile, 'utf8'));
-  if (!summary) throw new Error(`no summary in ${outFile}`);
-  return Number(summary[1]);
+/** Zeroes the counters, runs `counted`, dumps them, and returns the instructions counted in between. */
+async function countDuring(target, counted) {
+  target.control('-z');
+  await counted();
+  target.control('-d');
+  const dir = dirname(target.outFile);
+  const prefix = `${basename(target.outFile)}.`;
+  let dump;
+  await waitFor(
+    async () => {
+      dump = readdirSync(dir).find((f) => f.startsWith(prefix));
+      // The file is complete once its totals line is written.
+      return dump !== undefined && /^totals:\s+\d+/m.test(readFileSync(join(dir, dump), 'utf8'));
+    },
+    `${target.outFile} dump`,
+    60_000,
+  );
+  const text = readFileSync(join(dir, dump), 'utf8');
+  return Number(/^totals:\s+(\d+)/m.exec(text)[1]);
 }
 
 /** Sends `count` POSTs over keep-alive connections, CONCURRENCY at a time; all must get a 200. */
@@ -76,44 +100,56 @@ async function drive(url, count) {
   if (failed) throw new Error(`${failed} of ${count} requests failed`);
 }
 
-/** Runs one target for `count` requests under callgrind and returns its instruction total. */
-async function countFor(target, natsUrl, count) {
+/** Starts one target under callgrind, warms it, and returns its instructions per counted request. */
+async function perRequestFor(name, natsUrl) {
   const script = (file) => join(import.meta.dirname, 'targets', file);
-  if (target === 'nats-floor') {
-    const t = underCallgrind(target, [script('nats-floor.mjs')], { NATS_URL: natsUrl });
+  const env = { NATS_URL: natsUrl };
+  if (name === 'nats-floor') {
+    const t = underCallgrind(name, [SINGLE_THREADED, script('nats-floor.mjs')], env);
     await new Promise((res) => t.child.once('message', res)); // ready
-    const done = new Promise((res) => t.child.once('message', res));
-    t.child.send({ concurrency: CONCURRENCY, requests: count, payloadBytes: PAYLOAD.length });
-    const r = await done;
-    if (r.errors) throw new Error(`${r.errors} nats-floor requests failed`);
-    t.child.kill('SIGTERM');
-    await t.exited;
-    return totalInstructions(t.outFile);
+    const run = (requests) =>
+      new Promise((res, rej) => {
+        t.child.once('message', (r) =>
+          r.errors ? rej(new Error(`${r.errors} nats-floor requests failed`)) : res(),
+        );
+        t.child.send({ concurrency: CONCURRENCY, requests, payloadBytes: PAYLOAD.length });
+      });
+    await run(WARM);
+    const total = await countDuring(t, () => run(COUNT));
+    t.child.kill('SIGKILL');
+    return total / COUNT;
   }
   let t;
   let url;
-  if (target === 'gateway') {
+  if (name === 'gateway') {
     const port = await freePort();
     const config = join(work, 'gateway.yaml');
     writeFileSync(config, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
     t = underCallgrind(
-      target,
-      [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', config],
-      { NATS_URL: natsUrl, PORT: String(port), HOST: '127.0.0.1' },
+      name,
+      [...GATEWAY_NODE_FLAGS, SINGLE_THREADED, join(ROOT, 'dist/main.js'), '--config', config],
+      { ...env, PORT: String(port), HOST: '127.0.0.1' },
     );
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'gateway', 120_000);
     url = `${base}/rr/bench.echo`;
   } else {
-    const file = target === 'http-floor' ? 'http-floor.mjs' : 'minimal-gateway.mjs';
-    t = underCallgrind(target, [script(file)], { NATS_URL: natsUrl });
+    const files = {
+      'http-floor': 'http-floor.mjs',
+      minimal: 'minimal-gateway.mjs',
+      core: 'core-gateway.mjs',
+    };
+    if (!(name in files)) throw new Error(`unknown target ${name}`);
+    // core runs with the gateway's flags in the benchmark too, so it differs from it only in code.
+    const flags = name === 'core' ? GATEWAY_NODE_FLAGS : [];
+    t = underCallgrind(name, [...flags, SINGLE_THREADED, script(files[name])], env);
     const { port } = await new Promise((res) => t.child.once('message', res));
     url = `http://127.0.0.1:${port}/rr/bench.echo`;
   }
-  await drive(url, count);
-  t.child.kill('SIGTERM');
-  await t.exited;
-  return totalInstructions(t.outFile);
+  await drive(url, WARM);
+  const total = await countDuring(t, () => drive(url, COUNT));
+  t.child.kill('SIGKILL');
+  return total / COUNT;
 }
 
 async function main() {
@@ -131,14 +167,12 @@ async function main() {
 
   const perRequest = {};
   for (const target of args.targets.split(',')) {
-    const a = await countFor(target, natsUrl, N1);
-    const b = await countFor(target, natsUrl, N2);
-    perRequest[target] = (b - a) / (N2 - N1);
+    perRequest[target] = await perRequestFor(target, natsUrl);
     log(`${target}: ${Math.round(perRequest[target])} instructions per request`);
   }
 
   const out = [
-    `instructions per request (callgrind; 128 B, ${CONCURRENCY} at a time; ${N1} → ${N2} requests)`,
+    `instructions per request (callgrind, V8 ${SINGLE_THREADED}; 128 B, ${CONCURRENCY} at a time; ${COUNT} counted after ${WARM})`,
     '',
   ];
   out.push('| target | instructions / request |', '|---|---|');
