@@ -1,12 +1,13 @@
-/** Types shared by the HTTP modules: what the Hono context carries for one request. */
+/** Types shared by the HTTP modules: what the gateway keeps about one request, and Hono's view of it. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Outcome } from '../metrics.js';
 
 /**
  * What the gateway records about one request while handling it: made when the request arrives
- * (exchange.ts), filled in by handlers, read by `send` and the access log. One object rather than a context
- * variable per field: each `c.set` is a Map write, and seven of them per request showed in profiles.
+ * (exchange.ts), filled in by handlers, read by `send` and the access log. One object rather than
+ * a context variable per field: each `c.set` is a Map write, and seven of them per request showed
+ * in profiles.
  */
 export interface Exchange {
   /** Node's request: handlers read the head from it, never through a fetch `Request`. */
