@@ -12,7 +12,7 @@ import type { RequestReply } from '../request-reply.js';
 import type { GatewayEnv } from './context.js';
 import { createAuthorizer } from './auth.js';
 import { createCors } from './cors.js';
-import { createExchanges } from './exchange.js';
+import { createExchanges, exchangeMiddleware } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
 import { mountHealth } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -65,11 +65,7 @@ export function createApp({
   const cors = createCors(config.http.cors);
   const requestReply = config.rr.enabled ? createRequestReply({ config, deps }) : undefined;
 
-  app.use(function requestContext(c, next) {
-    const exchange = exchanges.open(c.env.incoming, c.env.outgoing);
-    c.set('exchange', exchange);
-    return exchanges.run(exchange, next);
-  });
+  app.use(exchangeMiddleware(exchanges));
 
   if (cors) {
     app.use(async function applyCors(c, next) {

@@ -4,6 +4,7 @@
  * the count shutdown waits for, and the metrics and log line once it is answered.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { OverloadedError } from '../errors.js';
@@ -11,7 +12,7 @@ import { createAccessLog } from '../log.js';
 import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
 import { clientAddress } from './client-address.js';
-import type { Exchange } from './context.js';
+import type { Exchange, GatewayEnv } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
 import { toProblem } from './problem.js';
 import { requestIdFrom } from './request-id.js';
@@ -33,7 +34,7 @@ export interface Exchanges {
    * Runs `handle` (or answers 503 past `http.maxInFlight`), then counts the request in the metrics
    * and writes its access-log line. `handle` answers every failure itself; it never rejects.
    */
-  run(exchange: Exchange, handle: () => Promise<unknown>): Promise<void>;
+  run(exchange: Exchange, handle: (exchange: Exchange) => Promise<unknown>): Promise<void>;
 }
 
 /** The bookkeeping for one config's app. */
@@ -89,7 +90,7 @@ export function createExchanges({
         } else {
           lifecycle.requestStarted();
           try {
-            await handle();
+            await handle(exchange);
           } finally {
             lifecycle.requestFinished();
           }
@@ -100,5 +101,14 @@ export function createExchanges({
         logger.error({ requestId: exchange.requestId, err }, 'unexpected error around a request');
       }
     },
+  };
+}
+
+/** The Hono middleware that opens each request's exchange and runs the rest of the app inside it. */
+export function exchangeMiddleware(exchanges: Exchanges): MiddlewareHandler<GatewayEnv> {
+  return function requestContext(c, next) {
+    const exchange = exchanges.open(c.env.incoming, c.env.outgoing);
+    c.set('exchange', exchange);
+    return exchanges.run(exchange, next);
   };
 }

@@ -11,7 +11,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { discardUnreadBody } from './body.js';
-import type { GatewayEnv } from './context.js';
+import type { Exchange, GatewayEnv } from './context.js';
 import type { ApplyCors } from './cors.js';
 import type { Exchanges } from './exchange.js';
 import type { RequestReplyHandler } from './rr.js';
@@ -51,26 +51,30 @@ export function createListener({
     return env.outgoing.headersSent ? ALREADY_SENT : response;
   } as (request: Request, env: unknown) => Promise<Response>);
 
+  if (requestReply === undefined) {
+    return function handleRequest(incoming, outgoing) {
+      void viaHono(incoming, outgoing);
+    };
+  }
+  const answerRequestReply = requestReply;
+
+  // Defined once, not per request: `run` hands it the exchange.
+  async function answerDirectly(exchange: Exchange): Promise<void> {
+    try {
+      if (cors?.(exchange) !== true) await answerRequestReply(exchange);
+    } catch (err) {
+      sendError(exchange, err, logger);
+    }
+    // An answer that did not need the body (a 413, a 401) leaves it unread on the connection.
+    if (!exchange.incoming.readableEnded) discardUnreadBody(exchange.incoming);
+  }
+
   return function handleRequest(incoming, outgoing) {
     const target = incoming.url ?? '';
-    if (
-      requestReply === undefined ||
-      incoming.method !== 'POST' ||
-      !PLAIN_RR_TARGET.test(target) ||
-      DOT_SEGMENT.test(target)
-    ) {
+    if (incoming.method !== 'POST' || !PLAIN_RR_TARGET.test(target) || DOT_SEGMENT.test(target)) {
       void viaHono(incoming, outgoing);
       return;
     }
-    const exchange = exchanges.open(incoming, outgoing);
-    void exchanges.run(exchange, async function answerDirectly() {
-      try {
-        if (cors?.(exchange) !== true) await requestReply(exchange);
-      } catch (err) {
-        sendError(exchange, err, logger);
-      }
-      // An answer that did not need the body (a 413, a 401) leaves it unread on the connection.
-      if (!incoming.readableEnded) discardUnreadBody(incoming);
-    });
+    void exchanges.run(exchanges.open(incoming, outgoing), answerDirectly);
   };
 }

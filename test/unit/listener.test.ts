@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { SubjectForbiddenError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
 import type { GatewayEnv } from '../../src/http/context.js';
-import { createExchanges } from '../../src/http/exchange.js';
+import { createExchanges, exchangeMiddleware } from '../../src/http/exchange.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
 import { createListener } from '../../src/http/listener.js';
 import type { RequestReplyHandler } from '../../src/http/rr.js';
@@ -88,11 +88,7 @@ describe('createListener', () => {
       logger: silent,
     });
     const app = new Hono<GatewayEnv>();
-    app.use((c, next) => {
-      const exchange = exchanges.open(c.env.incoming, c.env.outgoing);
-      c.set('exchange', exchange);
-      return exchanges.run(exchange, next);
-    });
+    app.use(exchangeMiddleware(exchanges));
     app.all('*', (c) => send(c.get('exchange'), 200, [], 'hono'));
     return serve(
       createListener({ app, exchanges, requestReply: direct, cors: undefined, logger: silent }),
