@@ -1,8 +1,9 @@
 // core: node:http and the gateway's own NATS layer (dist/nats/client.js: one shared reply
 // subscription, publishes coalesced per event-loop turn) and nothing else — no Hono, no header
 // policy, no request id, logging or metrics. Not in the default targets; `--targets ...,core`
-// shows how close the gateway's NATS design alone comes to the combined floor, and so what Hono
-// and the features cost on top of it. It runs with the gateway's Node flags.
+// shows how close the gateway's NATS design alone comes to the combined floor, and so what the
+// features (and, before `POST /rr` skipped it, Hono) cost on top of it. It runs with the gateway's
+// Node flags.
 import { pino } from 'pino';
 import { NatsClient } from '../../dist/nats/client.js';
 import { serveBare } from '../lib/bare-http.mjs';

@@ -5,7 +5,8 @@ import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 /**
  * Collects the body, failing with {@link PayloadTooLargeError} as soon as it passes `limitBytes` —
  * at once when `Content-Length` says so, without reading. What is left unread is discarded after
- * the response ({@link discardUnreadBody}), so the caller still sees the 413.
+ * the response (on the direct path by {@link discardUnreadBody}, else by the Hono adapter), so
+ * the caller still sees the 413.
  */
 export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = incoming.headers['content-length'];
