@@ -4,8 +4,36 @@
  * that turns them into HTTP responses.
  */
 
-/** Base class: every gateway failure is one of these, so the HTTP layer can tell them from bugs. */
+/** The stable names of the problem types (RFC 9457) the gateway answers with; `http/problem.ts` maps each to HTTP. */
+export type ProblemSlug =
+  | 'bad-request'
+  | 'invalid-target'
+  | 'invalid-subject'
+  | 'invalid-parameter'
+  | 'invalid-timeout'
+  | 'unauthorized'
+  | 'key-not-permitted'
+  | 'subject-forbidden'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'incomplete-request'
+  | 'payload-too-large'
+  | 'headers-too-large'
+  | 'internal-error'
+  | 'bad-reply'
+  | 'service-error'
+  | 'no-responders'
+  | 'nats-unavailable'
+  | 'overloaded'
+  | 'shutting-down'
+  | 'timeout';
+
+/**
+ * Base class: every gateway failure is one of these, so the HTTP layer can tell them from bugs.
+ * Each class names its problem type, so mapping one to HTTP is a table lookup.
+ */
 export abstract class GatewayError extends Error {
+  abstract readonly slug: ProblemSlug;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -14,6 +42,7 @@ export abstract class GatewayError extends Error {
 
 /** The subject in the URL is not a valid NATS subject (after percent-decoding). */
 export class InvalidSubjectError extends GatewayError {
+  readonly slug = 'invalid-subject';
   constructor(
     readonly reason: string,
     options?: ErrorOptions,
@@ -24,6 +53,7 @@ export class InvalidSubjectError extends GatewayError {
 
 /** A path parameter of a mapped route cannot be one subject token (dots, wildcards, control characters, empty). */
 export class InvalidParameterError extends GatewayError {
+  readonly slug = 'invalid-parameter';
   constructor(
     readonly parameter: string,
     readonly reason: string,
@@ -34,6 +64,7 @@ export class InvalidParameterError extends GatewayError {
 
 /** API keys are configured and the request carries none, or an unknown one. */
 export class UnauthorizedError extends GatewayError {
+  readonly slug = 'unauthorized';
   constructor(readonly reason: string) {
     super(reason);
   }
@@ -41,6 +72,7 @@ export class UnauthorizedError extends GatewayError {
 
 /** The caller's API key is valid but not allowed to reach this subject or route. */
 export class KeyNotPermittedError extends GatewayError {
+  readonly slug = 'key-not-permitted';
   constructor(
     readonly keyName: string,
     readonly target: string,
@@ -51,6 +83,7 @@ export class KeyNotPermittedError extends GatewayError {
 
 /** The subject is valid but the configuration does not let callers reach it. */
 export class SubjectForbiddenError extends GatewayError {
+  readonly slug = 'subject-forbidden';
   constructor(readonly subject: string) {
     super(`subject '${subject}' is not allowed by this gateway`);
   }
@@ -58,6 +91,7 @@ export class SubjectForbiddenError extends GatewayError {
 
 /** The caller asked for a timeout that is not a positive duration. */
 export class InvalidTimeoutError extends GatewayError {
+  readonly slug = 'invalid-timeout';
   constructor(readonly reason: string) {
     super(`invalid timeout: ${reason}`);
   }
@@ -65,6 +99,7 @@ export class InvalidTimeoutError extends GatewayError {
 
 /** Request body plus NATS headers exceed the server's `max_payload`. */
 export class PayloadTooLargeError extends GatewayError {
+  readonly slug = 'payload-too-large';
   constructor(readonly limitBytes: number) {
     super(`request body and headers exceed the NATS server's max_payload of ${limitBytes} bytes`);
   }
@@ -72,6 +107,7 @@ export class PayloadTooLargeError extends GatewayError {
 
 /** Nobody subscribes to the subject: NATS answered with its 503 status at once. */
 export class NoRespondersError extends GatewayError {
+  readonly slug = 'no-responders';
   constructor(readonly subject: string) {
     super(`no responders are listening on '${subject}'`);
   }
@@ -79,6 +115,7 @@ export class NoRespondersError extends GatewayError {
 
 /** No reply arrived within the request's timeout. */
 export class RequestTimeoutError extends GatewayError {
+  readonly slug = 'timeout';
   constructor(
     readonly subject: string,
     readonly timeoutMs: number,
@@ -89,6 +126,7 @@ export class RequestTimeoutError extends GatewayError {
 
 /** The gateway has no working NATS connection right now (connecting, reconnecting, stalled, draining). */
 export class NatsUnavailableError extends GatewayError {
+  readonly slug = 'nats-unavailable';
   constructor(
     readonly reason: string,
     options?: ErrorOptions,
@@ -99,6 +137,7 @@ export class NatsUnavailableError extends GatewayError {
 
 /** The process already handles `http.maxInFlight` requests; taking more would grow memory without bound. */
 export class OverloadedError extends GatewayError {
+  readonly slug = 'overloaded';
   constructor(readonly maxInFlight: number) {
     super(`the gateway is handling its maximum of ${maxInFlight} requests; retry shortly`);
   }
@@ -106,6 +145,7 @@ export class OverloadedError extends GatewayError {
 
 /** The gateway is shutting down and takes no new work. */
 export class ShuttingDownError extends GatewayError {
+  readonly slug = 'shutting-down';
   constructor() {
     super('the gateway is shutting down');
   }
@@ -113,6 +153,7 @@ export class ShuttingDownError extends GatewayError {
 
 /** The responder answered with an error under the NATS services convention (`Nats-Service-Error-Code`). */
 export class ServiceError extends GatewayError {
+  readonly slug = 'service-error';
   constructor(
     readonly code: number,
     readonly description: string,
@@ -125,6 +166,7 @@ export class ServiceError extends GatewayError {
 
 /** The responder's reply cannot be turned into an HTTP response (bad status header, malformed headers). */
 export class BadReplyError extends GatewayError {
+  readonly slug = 'bad-reply';
   constructor(
     readonly reason: string,
     options?: ErrorOptions,
@@ -133,8 +175,28 @@ export class BadReplyError extends GatewayError {
   }
 }
 
+/** The request target cannot be served: bad percent-encoding, a character that must be escaped, no Host. */
+export class InvalidTargetError extends GatewayError {
+  readonly slug = 'invalid-target';
+  constructor(readonly reason: string) {
+    super(`invalid request target: ${reason}`);
+  }
+}
+
+/** Node's HTTP parser refused the request before it became one (see `http/client-error.ts`). */
+export class UnparsableRequestError extends GatewayError {
+  constructor(
+    readonly slug: 'bad-request' | 'headers-too-large' | 'incomplete-request',
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+  }
+}
+
 /** The request itself is malformed in a way no other class names (bad percent-encoding, unreadable body). */
 export class BadRequestError extends GatewayError {
+  readonly slug = 'bad-request';
   constructor(
     readonly reason: string,
     options?: ErrorOptions,
@@ -145,6 +207,7 @@ export class BadRequestError extends GatewayError {
 
 /** No route matches the path. */
 export class RouteNotFoundError extends GatewayError {
+  readonly slug = 'not-found';
   constructor(readonly path: string) {
     super(`no route for '${path}'`);
   }
@@ -152,6 +215,7 @@ export class RouteNotFoundError extends GatewayError {
 
 /** The path exists but not for this method. */
 export class MethodNotAllowedError extends GatewayError {
+  readonly slug = 'method-not-allowed';
   constructor(
     readonly method: string,
     readonly allow: readonly string[],
@@ -162,6 +226,7 @@ export class MethodNotAllowedError extends GatewayError {
 
 /** The configuration is invalid; `issues` name the key path and the reason of each problem. */
 export class ConfigError extends GatewayError {
+  readonly slug = 'internal-error';
   constructor(
     readonly source: string,
     readonly issues: readonly string[],

@@ -3,31 +3,14 @@
  * (RFC 9457) with a stable `type` from {@link PROBLEM_TYPES}. `openapi.yaml` lists the same catalogue,
  * and a test holds the two together.
  */
-import {
-  BadReplyError,
-  BadRequestError,
-  GatewayError,
-  InvalidParameterError,
-  InvalidSubjectError,
-  InvalidTimeoutError,
-  KeyNotPermittedError,
-  MethodNotAllowedError,
-  NatsUnavailableError,
-  NoRespondersError,
-  OverloadedError,
-  PayloadTooLargeError,
-  RequestTimeoutError,
-  RouteNotFoundError,
-  ServiceError,
-  ShuttingDownError,
-  SubjectForbiddenError,
-  UnauthorizedError,
-} from '../errors.js';
+import { GatewayError, MethodNotAllowedError, ServiceError } from '../errors.js';
+import type { ProblemSlug } from '../errors.js';
 import { Outcome } from '../metrics.js';
 
 /** Every problem type the gateway emits: slug → default status and title. */
 export const PROBLEM_TYPES = {
   'bad-request': { status: 400, title: 'Bad request', outcome: Outcome.rejected },
+  'invalid-target': { status: 400, title: 'Invalid request target', outcome: Outcome.rejected },
   'invalid-subject': { status: 400, title: 'Invalid subject', outcome: Outcome.rejected },
   'invalid-parameter': { status: 400, title: 'Invalid path parameter', outcome: Outcome.rejected },
   'invalid-timeout': { status: 400, title: 'Invalid timeout', outcome: Outcome.rejected },
@@ -40,7 +23,17 @@ export const PROBLEM_TYPES = {
   'subject-forbidden': { status: 403, title: 'Subject not allowed', outcome: Outcome.rejected },
   'not-found': { status: 404, title: 'Not found', outcome: Outcome.rejected },
   'method-not-allowed': { status: 405, title: 'Method not allowed', outcome: Outcome.rejected },
+  'incomplete-request': {
+    status: 408,
+    title: 'Request not received in time',
+    outcome: Outcome.rejected,
+  },
   'payload-too-large': { status: 413, title: 'Payload too large', outcome: Outcome.tooLarge },
+  'headers-too-large': {
+    status: 431,
+    title: 'Request header fields too large',
+    outcome: Outcome.tooLarge,
+  },
   'internal-error': { status: 500, title: 'Internal gateway error', outcome: Outcome.error },
   'bad-reply': {
     status: 502,
@@ -57,9 +50,9 @@ export const PROBLEM_TYPES = {
   overloaded: { status: 503, title: 'Gateway at capacity', outcome: Outcome.overloaded },
   'shutting-down': { status: 503, title: 'Gateway shutting down', outcome: Outcome.unavailable },
   timeout: { status: 504, title: 'Timed out waiting for a reply', outcome: Outcome.timeout },
-} as const;
+} as const satisfies Record<ProblemSlug, { status: number; title: string; outcome: Outcome }>;
 
-export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+export type { ProblemSlug };
 
 /**
  * Problem type URIs are tag URIs (RFC 4151): stable identifiers we can mint without owning a domain.
@@ -83,50 +76,30 @@ export interface Problem {
   headers: Array<[string, string]>;
 }
 
+// Problem types a caller may simply retry shortly.
+const RETRY_AFTER: ReadonlySet<ProblemSlug> = new Set([
+  'nats-unavailable',
+  'overloaded',
+  'shutting-down',
+]);
+const INTERNAL_DETAIL = 'the gateway failed to handle this request; see its logs';
+
 /** Maps any thrown value to a problem; unknown values are 500s (their message is not shown). */
 export function toProblem(err: unknown): Problem {
-  if (!(err instanceof GatewayError)) {
-    return problem('internal-error', 'the gateway failed to handle this request; see its logs');
-  }
-  if (err instanceof InvalidSubjectError) return problem('invalid-subject', err.message);
-  if (err instanceof InvalidParameterError) return problem('invalid-parameter', err.message);
-  if (err instanceof SubjectForbiddenError) return problem('subject-forbidden', err.message);
-  if (err instanceof UnauthorizedError) {
-    return problem('unauthorized', err.message, undefined, [
-      ['WWW-Authenticate', 'Bearer realm="nats-http-gateway"'],
-    ]);
-  }
-  if (err instanceof KeyNotPermittedError) return problem('key-not-permitted', err.message);
-  if (err instanceof InvalidTimeoutError) return problem('invalid-timeout', err.message);
-  if (err instanceof BadRequestError) return problem('bad-request', err.message);
-  if (err instanceof RouteNotFoundError) return problem('not-found', err.message);
-  if (err instanceof MethodNotAllowedError) {
-    return problem('method-not-allowed', err.message, undefined, [['Allow', err.allow.join(', ')]]);
-  }
-  if (err instanceof PayloadTooLargeError) return problem('payload-too-large', err.message);
-  if (err instanceof NoRespondersError) return problem('no-responders', err.message);
-  if (err instanceof RequestTimeoutError) return problem('timeout', err.message);
-  if (err instanceof NatsUnavailableError) {
-    return problem('nats-unavailable', err.message, undefined, [
-      ['Retry-After', RETRY_AFTER_SECONDS],
-    ]);
-  }
-  if (err instanceof OverloadedError) {
-    return problem('overloaded', err.message, undefined, [['Retry-After', RETRY_AFTER_SECONDS]]);
-  }
-  if (err instanceof ShuttingDownError) {
-    return problem('shutting-down', err.message, undefined, [
-      ['Retry-After', RETRY_AFTER_SECONDS],
-      ['Connection', 'close'],
-    ]);
-  }
+  if (!(err instanceof GatewayError)) return problem('internal-error', INTERNAL_DETAIL);
+  const { slug } = err;
+  if (slug === 'internal-error') return problem(slug, INTERNAL_DETAIL);
+  const headers: Array<[string, string]> = [];
+  if (RETRY_AFTER.has(slug)) headers.push(['Retry-After', RETRY_AFTER_SECONDS]);
+  if (slug === 'unauthorized')
+    headers.push(['WWW-Authenticate', 'Bearer realm="nats-http-gateway"']);
+  if (err instanceof MethodNotAllowedError) headers.push(['Allow', err.allow.join(', ')]);
   if (err instanceof ServiceError) {
     // The services convention carries the status; only an HTTP error status may pass through.
     const status = err.code >= 400 && err.code <= 599 ? err.code : 502;
-    return problem('service-error', err.description, status, [...err.replyHeaders]);
+    return problem(slug, err.description, status, [...err.replyHeaders]);
   }
-  if (err instanceof BadReplyError) return problem('bad-reply', err.message);
-  return problem('internal-error', 'the gateway failed to handle this request; see its logs');
+  return problem(slug, err.message, undefined, headers);
 }
 
 function problem(
@@ -136,4 +109,15 @@ function problem(
   headers: Array<[string, string]> = [],
 ): Problem {
   return { slug, status, detail, headers };
+}
+
+/** The problem document's JSON (RFC 9457), with the request's id so a caller can quote it. */
+export function problemBody(p: Problem, requestId: string): string {
+  return JSON.stringify({
+    type: problemTypeUri(p.slug),
+    title: PROBLEM_TYPES[p.slug].title,
+    status: p.status,
+    detail: p.detail,
+    requestId,
+  });
 }
