@@ -82,6 +82,8 @@ export function createLogger({ level }: LoggerOptions): Logger {
 export interface AccessLogEntry {
   requestId: string;
   method: string;
+  /** The normalised path (target.ts); the raw target when it could not be parsed. */
+  path: string;
   route: string;
   subject: string | undefined;
   clientIp: string;
@@ -104,7 +106,7 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
     const subject =
       entry.subject === undefined ? '' : `,"subject":${JSON.stringify(entry.subject)}`;
     destination.write(
-      `${head}${Date.now()}${fixed}${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},"route":${JSON.stringify(entry.route)}${subject},"clientIp":${JSON.stringify(entry.clientIp)},"status":${entry.status},"durationMs":${entry.durationMs},"msg":"request"}\n`,
+      `${head}${Date.now()}${fixed}${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":${JSON.stringify(entry.route)}${subject},"clientIp":${JSON.stringify(entry.clientIp)},"status":${entry.status},"durationMs":${entry.durationMs},"msg":"request"}\n`,
     );
   };
 }

@@ -105,6 +105,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   const { server } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the server.
     listener: (incoming, outgoing) => app.listener(incoming, outgoing),
+    clientError: (err, socket) => app.clientError(err, socket),
     host: config.http.host,
     port: config.http.port,
     logger,
@@ -118,6 +119,25 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
       keepAliveMs: config.http.keepAliveTimeout,
     },
   });
+  const { admin: adminConfig } = config.http;
+  const admin =
+    adminConfig &&
+    (
+      await startHttpServer({
+        // `http` needs a restart to change, so every app of this process has an admin listener.
+        listener: (incoming, outgoing) => app.adminListener?.(incoming, outgoing),
+        clientError: (err, socket) => app.clientError(err, socket),
+        host: adminConfig.host,
+        port: adminConfig.port,
+        logger,
+        name: 'admin',
+        timeouts: {
+          headersMs: config.http.headersTimeout,
+          requestMs: config.http.requestTimeout,
+          keepAliveMs: config.http.keepAliveTimeout,
+        },
+      })
+    ).server;
   logger.info(
     { routes: config.routes.length, rr: config.rr.enabled, configPath },
     'configuration loaded',
@@ -145,6 +165,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     logger.info({ signal }, 'signal received');
     shutDown({
       server,
+      admin,
       lifecycle,
       delayMs: config.http.shutdownDelay,
       graceMs: config.http.shutdownGrace,

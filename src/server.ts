@@ -3,6 +3,7 @@
  * in-flight requests finish (bounded by the grace period), then NATS drains.
  */
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,11 +14,15 @@ import type { Lifecycle } from './http/lifecycle.js';
 export interface HttpServerOptions {
   /** What answers each request; `main.ts` points it at the current app so a reload can swap apps. */
   listener: RequestListener;
+  /** What answers a request Node's parser refuses (instead of Node's bare status line). */
+  clientError: (err: NodeJS.ErrnoException, socket: Duplex) => void;
   host: string;
   port: number;
   logger: Logger;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Which listener this is, in the log (`main`, `admin`). */
+  name?: string;
   /** Node's own server limits; its defaults let a slow client hold a socket for 5 minutes. */
   timeouts?: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
@@ -40,11 +45,13 @@ export interface RunningServer {
 /** Listens on `host:port` (0 picks a free port) and resolves once the socket is bound. */
 export async function startHttpServer({
   listener,
+  clientError,
   host,
   port,
   logger,
   timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
   tls,
+  name = 'main',
 }: HttpServerOptions): Promise<RunningServer> {
   const serverOptions = {
     headersTimeout: timeouts.headersMs,
@@ -52,11 +59,14 @@ export async function startHttpServer({
     keepAliveTimeout: timeouts.keepAliveMs,
     // Node checks those timeouts only this often (30 s by default).
     connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    // An HTTP/1.1 request without Host gets a problem document from target.ts, not a bare 400.
+    requireHostHeader: false,
   };
   // An HTTPS server is an HTTP server on TLS sockets; nothing below tells them apart.
   const server: Server = tls
     ? createHttpsServer({ ...serverOptions, ...tls }, listener)
     : createServer(serverOptions, listener);
+  server.on('clientError', clientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
@@ -65,13 +75,15 @@ export async function startHttpServer({
     });
   });
   const address = server.address() as AddressInfo;
-  logger.info({ host, port: address.port, scheme: tls ? 'https' : 'http' }, 'listening');
+  logger.info({ name, host, port: address.port, scheme: tls ? 'https' : 'http' }, 'listening');
   return { server, port: address.port };
 }
 
 /** Options for {@link shutDown}. */
 export interface ShutdownOptions {
   server: Server;
+  /** The admin listener: it keeps answering (`/readyz` 503) until everything else is closed. */
+  admin?: Server | undefined;
   lifecycle: Lifecycle;
   delayMs: number;
   graceMs: number;
@@ -82,6 +94,7 @@ export interface ShutdownOptions {
 /** The graceful shutdown sequence; resolves when everything is closed. */
 export async function shutDown({
   server,
+  admin,
   lifecycle,
   delayMs,
   graceMs,
@@ -106,5 +119,10 @@ export async function shutDown({
   await lifecycle.whenIdle(1_000);
   server.closeAllConnections();
   await closed;
+  if (admin) {
+    const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
+    admin.closeAllConnections();
+    await adminClosed;
+  }
   logger.info('shutdown complete');
 }

@@ -6,8 +6,11 @@ import type { z } from 'zod';
 import { subjectMatches } from '../subject.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from './templates.js';
 
-/** Paths the gateway serves itself; a route may not shadow them. */
-export const RESERVED_PATHS = ['/healthz', '/readyz', '/openapi.json'] as const;
+/**
+ * Paths the gateway serves itself, whether or not they are on or on this listener; a route may not
+ * take them, so that turning an endpoint on or moving it never changes what a route answers.
+ */
+export const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/openapi.json'] as const;
 
 interface RouteLike {
   method: string[];
@@ -39,8 +42,8 @@ export function checkRoutes(config: ConfigLike, ctx: z.RefinementCtx): void {
       fail('path', path);
       return;
     }
-    if ((RESERVED_PATHS as readonly string[]).includes(route.path))
-      fail('path', 'the gateway serves this path itself');
+    const reserved = RESERVED_PATHS.find((p) => pathCanMatch(path.source, p));
+    if (reserved) fail('path', `'${reserved}' is the gateway's own endpoint`);
 
     const subject = parseSubjectTemplate(route.subject, path.params);
     if (typeof subject === 'string') {
@@ -77,5 +80,21 @@ export function checkRoutes(config: ConfigLike, ctx: z.RefinementCtx): void {
     } else {
       seen.set(path.shapeKey, { index, methods: [...route.method] });
     }
+  });
+}
+
+/**
+ * Whether a path template can match `path`: same segment count, each literal equal (case-sensitive,
+ * as the router is) and each parameter non-empty and, when constrained, matching its regex.
+ */
+function pathCanMatch(template: string, path: string): boolean {
+  const want = path.split('/');
+  const have = template.split('/');
+  if (want.length !== have.length) return false;
+  return have.every((segment, i) => {
+    const actual = want[i] as string;
+    if (!segment.startsWith(':')) return segment === actual;
+    const pattern = /\{(.+)\}$/.exec(segment)?.[1];
+    return actual !== '' && (pattern === undefined || new RegExp(`^(?:${pattern})$`).test(actual));
   });
 }

@@ -99,6 +99,16 @@ const HttpSchema = z
      * first address they name), or the number of trusted proxy hops in front of the gateway.
      */
     trustProxy: z.union([z.boolean(), z.number().int().min(1).max(16)]).default(false),
+    /**
+     * A second, plain-HTTP listener for the gateway's own endpoints (/healthz, /readyz, /metrics,
+     * /openapi.json), so they need not face the public side; without it they share the main one.
+     */
+    admin: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535),
+      })
+      .optional(),
   })
   .refine((h) => h.headersTimeout <= h.requestTimeout, {
     message: 'headersTimeout must not exceed requestTimeout',

@@ -1,29 +1,29 @@
 /**
- * The gateway's HTTP side for one config: the Hono app with every route, the direct path for
- * `/rr` (listener.ts), and one error handler that turns every failure into problem+json.
+ * The gateway's HTTP side for one config: the route tables of the main listener and of the optional
+ * admin listener, and the dispatcher that serves each (dispatcher.ts).
  */
 import type { RequestListener } from 'node:http';
-import { Hono } from 'hono';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import { InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
-import type { GatewayEnv } from './context.js';
 import { createAuthorizer } from './auth.js';
+import { createClientErrorHandler } from './client-error.js';
 import { createCors } from './cors.js';
-import { createExchanges, exchangeMiddleware } from './exchange.js';
+import { createDispatcher } from './dispatcher.js';
+import { createExchanges } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
-import { mountHealth } from './health.js';
+import { healthRoutes } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createListener } from './listener.js';
-import { mergeRoutes } from './openapi.js';
+import { metricsRoute } from './metrics-route.js';
+import { mergeRoutes, openApiRoute } from './openapi.js';
 import type { OpenApiDocument } from './openapi.js';
-import { toProblem } from './problem.js';
-import { compileRoutes, emptyParameterIn, mountRoutes } from './routes.js';
-import type { CompiledRoute } from './routes.js';
-import { createRequestReply, mountRequestReply } from './rr.js';
-import { ALREADY_SENT, send, sendError, sendJson, sendProblem } from './send.js';
+import { RouteTable } from './route-table.js';
+import type { RouteEntry } from './route-table.js';
+import { compileRoutes, emptyParameterIn, mappedRoutes } from './routes.js';
+import { requestReplyRoute } from './rr.js';
 
 /** Everything the app needs, handed in by `main.ts`. */
 export interface AppOptions {
@@ -39,10 +39,14 @@ export interface AppOptions {
 
 /** One config's HTTP side. */
 export interface GatewayApp {
-  /** Every route; requests the direct path takes never reach it. */
-  hono: Hono<GatewayEnv>;
-  /** What the HTTP server calls for each request. */
+  /** The main listener's request listener. */
   listener: RequestListener;
+  /** The admin listener's, when `http.admin` is set. */
+  adminListener: RequestListener | undefined;
+  /** Answers what Node's parser refuses, on either listener (client-error.ts). */
+  clientError: (err: NodeJS.ErrnoException, socket: Duplex) => void;
+  /** The rows of each table, in precedence order, for tests and diagnostics. */
+  tables: { main: readonly RouteEntry[]; admin: readonly RouteEntry[] | undefined };
 }
 
 /**
@@ -57,67 +61,53 @@ export function createApp({
   openApi,
   metrics,
 }: AppOptions): GatewayApp {
-  const app = new Hono<GatewayEnv>();
   const routes = compileRoutes(config);
   const deps: ForwardDeps = { nats, authorize: createAuthorizer(config) };
-  const liveOpenApi = JSON.stringify(mergeRoutes(openApi, config, routes));
   const exchanges = createExchanges({ config, lifecycle, metrics, logger });
   const cors = createCors(config.http.cors);
-  const requestReply = config.rr.enabled ? createRequestReply({ config, deps }) : undefined;
+  const { admin } = config.http;
 
-  app.use(exchangeMiddleware(exchanges));
-
-  if (cors) {
-    app.use(async function applyCors(c, next) {
-      if (cors(c.get('exchange'))) return ALREADY_SENT;
-      await next();
-      return undefined;
-    });
-  }
-
-  mountHealth(app, nats, lifecycle);
-  if (config.metrics.enabled) {
-    app.get('/metrics', async (c) => {
-      const exchange = c.get('exchange');
-      exchange.route = '/metrics';
-      const text = await metrics.registry.metrics();
-      return send(exchange, 200, [['Content-Type', metrics.registry.contentType]], text);
-    });
-  }
-  app.get('/openapi.json', (c) => {
-    const exchange = c.get('exchange');
-    exchange.route = '/openapi.json';
-    return sendJson(exchange, 200, liveOpenApi);
+  const endpointPaths = ['/healthz', '/readyz', '/openapi.json'];
+  if (config.metrics.enabled) endpointPaths.push('/metrics');
+  const doc = mergeRoutes(openApi, config, routes, {
+    paths: endpointPaths,
+    adminUrl: admin && `http://${admin.host}:${admin.port}`,
   });
-  // Mapped routes first: they take precedence over /rr.
-  mountRoutes(app, { config, routes, deps });
-  if (requestReply) mountRequestReply(app, requestReply);
+  const endpoints: RouteEntry[] = [
+    ...healthRoutes(nats, lifecycle),
+    ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
+    openApiRoute(doc),
+  ];
+  // Mapped routes before /rr: they take precedence over it.
+  const natsRoutes: RouteEntry[] = [
+    ...mappedRoutes({ config, routes, deps }),
+    ...(config.rr.enabled ? [requestReplyRoute({ config, deps })] : []),
+  ];
+  const main = admin ? natsRoutes : [...endpoints, ...natsRoutes];
 
-  app.notFound(function notFound(c) {
-    const empty = emptyParameterIn(routes, c.req.path);
-    const err = empty
-      ? new InvalidParameterError(empty, 'it is empty')
-      : new RouteNotFoundError(c.req.path);
-    return sendProblem(c.get('exchange'), toProblem(err));
-  });
-
-  app.onError(function renderProblem(err, c) {
-    return sendError(c.get('exchange'), err, logger);
-  });
-
-  const listener = createListener({
-    app,
+  const listener = createDispatcher({
+    table: new RouteTable(main),
     exchanges,
-    // Mapped routes take precedence: where one could match a path under /rr/, Hono decides.
-    requestReply: routes.some(mayMatchUnderRr) ? undefined : requestReply,
     cors,
+    explainMiss(path) {
+      const empty = emptyParameterIn(routes, path);
+      return empty ? new InvalidParameterError(empty, 'it is empty') : new RouteNotFoundError(path);
+    },
     logger,
   });
-  return { hono: app, listener };
-}
-
-/** Whether a mapped route could match a `/rr/...` path: its first segment is `rr` or a parameter. */
-function mayMatchUnderRr(route: CompiledRoute): boolean {
-  const first = route.path.source.split('/')[1] ?? '';
-  return first === 'rr' || first.startsWith(':');
+  const adminListener =
+    admin &&
+    createDispatcher({
+      table: new RouteTable(endpoints),
+      exchanges,
+      cors: undefined,
+      explainMiss: (path) => new RouteNotFoundError(path),
+      logger,
+    });
+  return {
+    listener,
+    adminListener,
+    clientError: createClientErrorHandler(exchanges),
+    tables: { main, admin: admin && endpoints },
+  };
 }

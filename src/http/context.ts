@@ -1,22 +1,23 @@
-/** Types shared by the HTTP modules: what the gateway keeps about one request, and Hono's view of it. */
+/** What the gateway keeps about one request while it handles it. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpBindings } from '@hono/node-server';
+import type { InvalidTargetError } from '../errors.js';
 import type { Outcome } from '../metrics.js';
+import type { RequestTarget } from './target.js';
 
 /**
- * What the gateway records about one request while handling it: made when the request arrives
- * (exchange.ts), filled in by handlers, read by `send` and the access log. One object rather than
- * a context variable per field: each `c.set` is a Map write, and seven of them per request showed
- * in profiles.
+ * One request's record: made when the request arrives (exchange.ts), filled in by the dispatcher
+ * and the handler, read by `send` and the access log.
  */
 export interface Exchange {
-  /** Node's request: handlers read the head from it, never through a fetch `Request`. */
+  /** Node's request: handlers read the head from it. */
   readonly incoming: IncomingMessage;
   /** Node's response: every answer is written to it directly (send.ts). */
   readonly outgoing: ServerResponse;
   /** `performance.now()` when the request arrived, for its duration. */
   readonly startedMs: number;
   readonly requestId: string;
+  /** The parsed target (target.ts), or why it cannot be served. */
+  readonly target: RequestTarget | InvalidTargetError;
   /** The route template that matched (`/rr/{subject}`), for logs and metrics; never the raw path. */
   route: string;
   /** The NATS subject once known. */
@@ -31,13 +32,7 @@ export interface Exchange {
   outcome: Outcome | undefined;
 }
 
-/** Per-request context variables. */
-export interface RequestVariables {
-  exchange: Exchange;
-}
-
-/** The Hono environment of the gateway's app. */
-export interface GatewayEnv {
-  Bindings: HttpBindings;
-  Variables: RequestVariables;
+/** An exchange whose target parsed: what route handlers receive. */
+export interface RoutedExchange extends Exchange {
+  readonly target: RequestTarget;
 }

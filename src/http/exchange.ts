@@ -1,22 +1,20 @@
 /**
- * Every request's record from arrival to access-log line, whichever way it is answered (the Hono
- * app or the direct `/rr` path, see listener.ts): its id and client address, the in-flight limit,
+ * Every request's record from arrival to access-log line: its id, client address and parsed target,
  * the count shutdown waits for, and the metrics and log line once it is answered.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { OverloadedError } from '../errors.js';
+import { InvalidTargetError, OverloadedError } from '../errors.js';
 import { createAccessLog } from '../log.js';
+import type { AccessLogEntry } from '../log.js';
 import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
 import { clientAddress } from './client-address.js';
-import type { Exchange, GatewayEnv } from './context.js';
+import type { Exchange } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
-import { toProblem } from './problem.js';
 import { requestIdFrom } from './request-id.js';
-import { sendProblem } from './send.js';
+import { parseTarget } from './target.js';
 
 /** What {@link createExchanges} needs. */
 export interface ExchangesOptions {
@@ -31,10 +29,17 @@ export interface Exchanges {
   /** The record of a request that has just arrived. */
   open(incoming: IncomingMessage, outgoing: ServerResponse): Exchange;
   /**
-   * Runs `handle` (or answers 503 past `http.maxInFlight`), then counts the request in the metrics
-   * and writes its access-log line. `handle` answers every failure itself; it never rejects.
+   * Runs `handle`, counted as in flight, then counts the request in the metrics and writes its
+   * access-log line. `handle` answers every failure itself; it never rejects.
    */
-  run(exchange: Exchange, handle: (exchange: Exchange) => Promise<unknown>): Promise<void>;
+  run(exchange: Exchange, handle: (exchange: Exchange) => Promise<void>): Promise<void>;
+  /**
+   * Counts and logs an answer given without an exchange: a request Node's parser refused
+   * (client-error.ts). Same metric and log line as every other request.
+   */
+  record(entry: AccessLogEntry, outcome: Outcome | undefined): void;
+  /** Throws {@link OverloadedError} when a request that reaches NATS would go past `http.maxInFlight`. */
+  admitToNats(): void;
 }
 
 /** The bookkeeping for one config's app. */
@@ -47,34 +52,42 @@ export function createExchanges({
   const { trustProxy, maxInFlight } = config.http;
   const accessLog = createAccessLog(logger);
 
-  function finish(exchange: Exchange): void {
-    const durationMs = performance.now() - exchange.startedMs;
-    const status = exchange.outgoing.statusCode;
-    const method = exchange.incoming.method ?? 'GET';
+  function record(entry: AccessLogEntry, outcome: Outcome | undefined): void {
     metrics.observeRequest(
-      exchange.route,
-      method,
-      exchange.outcome ?? (status < 400 ? Outcome.ok : Outcome.error),
-      durationMs / 1000,
+      entry.route,
+      entry.method,
+      outcome ?? (entry.status < 400 ? Outcome.ok : Outcome.error),
+      entry.durationMs / 1000,
     );
-    accessLog({
-      requestId: exchange.requestId,
-      method,
-      route: exchange.route,
-      subject: exchange.subject,
-      clientIp: exchange.clientIp,
-      status,
-      durationMs: Math.round(durationMs * 1000) / 1000,
-    });
+    accessLog(entry);
+  }
+
+  function finish(exchange: Exchange): void {
+    const { target } = exchange;
+    record(
+      {
+        requestId: exchange.requestId,
+        method: exchange.incoming.method ?? 'GET',
+        path: target instanceof InvalidTargetError ? (exchange.incoming.url ?? '') : target.path,
+        route: exchange.route,
+        subject: exchange.subject,
+        clientIp: exchange.clientIp,
+        status: exchange.outgoing.statusCode,
+        durationMs: Math.round((performance.now() - exchange.startedMs) * 1000) / 1000,
+      },
+      exchange.outcome,
+    );
   }
 
   return {
+    record,
     open(incoming, outgoing) {
       return {
         incoming,
         outgoing,
         startedMs: performance.now(),
         requestId: requestIdFrom(incoming.headers['x-request-id']),
+        target: parseTarget(incoming),
         route: 'unmatched',
         subject: undefined,
         closeConnection: lifecycle.shuttingDown,
@@ -83,17 +96,17 @@ export function createExchanges({
         clientIp: clientAddress(incoming, trustProxy),
       };
     },
+    admitToNats() {
+      // The request asking is already counted.
+      if (lifecycle.inFlight > maxInFlight) throw new OverloadedError(maxInFlight);
+    },
     async run(exchange, handle) {
       try {
-        if (lifecycle.inFlight >= maxInFlight) {
-          sendProblem(exchange, toProblem(new OverloadedError(maxInFlight)));
-        } else {
-          lifecycle.requestStarted();
-          try {
-            await handle(exchange);
-          } finally {
-            lifecycle.requestFinished();
-          }
+        lifecycle.requestStarted();
+        try {
+          await handle(exchange);
+        } finally {
+          lifecycle.requestFinished();
         }
         finish(exchange);
       } catch (err) {
@@ -101,14 +114,5 @@ export function createExchanges({
         logger.error({ requestId: exchange.requestId, err }, 'unexpected error around a request');
       }
     },
-  };
-}
-
-/** The Hono middleware that opens each request's exchange and runs the rest of the app inside it. */
-export function exchangeMiddleware(exchanges: Exchanges): MiddlewareHandler<GatewayEnv> {
-  return function requestContext(c, next) {
-    const exchange = exchanges.open(c.env.incoming, c.env.outgoing);
-    c.set('exchange', exchange);
-    return exchanges.run(exchange, next);
   };
 }

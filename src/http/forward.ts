@@ -11,7 +11,7 @@ import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
 import { answerGather, gatherOptions, streamStallMs } from './gather.js';
 import { answerStream } from './stream.js';
-import type { Exchange } from './context.js';
+import type { RoutedExchange } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
 import { requestTimeoutMs } from './request-timeout.js';
@@ -46,17 +46,16 @@ const CLIENT_IP_HEADER = `${CONTEXT_HEADER_PREFIX}Client-Ip`;
 
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
-  exchange: Exchange,
+  exchange: RoutedExchange,
   { nats, authorize }: ForwardDeps,
   target: ForwardTarget,
-): Promise<Response> {
+): Promise<void> {
   const { subject, policy } = target;
   const { incoming, outgoing } = exchange;
   if (authorize) authorize(headerValue(incoming.headers.authorization), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
-  const url = incoming.url ?? '/';
-  const query = queryOf(url);
+  const query = queryOf(exchange.target.query);
   // Read from Node's request: a fetch Headers object would be built for every request.
   const timeoutMs = requestTimeoutMs(
     query('timeout'),
@@ -78,7 +77,7 @@ export async function forward(
     : await readBody(incoming, nats.maxPayloadBytes);
   const headers = natsRequestHeaders(
     incoming.rawHeaders,
-    url,
+    exchange,
     method,
     target,
     authorize !== undefined,
@@ -104,7 +103,7 @@ export async function forward(
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
-  return send(exchange, http.status, http.headers, http.body);
+  send(exchange, http.status, http.headers, http.body);
 }
 
 /**
@@ -113,7 +112,7 @@ export async function forward(
  */
 function natsRequestHeaders(
   rawHeaders: string[],
-  url: string,
+  { target: { path, query } }: RoutedExchange,
   method: string,
   target: ForwardTarget,
   consumedAuthorization: boolean,
@@ -127,11 +126,9 @@ function natsRequestHeaders(
     headers = headers.filter(([name]) => !replaced.has(name.toLowerCase()));
     headers.push(...policy.add);
   }
-  const queryAt = url.indexOf('?');
   headers.push([METHOD_HEADER, method]);
-  headers.push([PATH_HEADER, queryAt === -1 ? url : url.slice(0, queryAt)]);
-  if (queryAt !== -1 && queryAt < url.length - 1)
-    headers.push([QUERY_HEADER, url.slice(queryAt + 1)]);
+  headers.push([PATH_HEADER, path]);
+  if (query) headers.push([QUERY_HEADER, query]);
   headers.push([ROUTE_HEADER, target.route]);
   for (const [name, value] of Object.entries(target.params ?? {})) {
     headers.push([`${CONTEXT_HEADER_PREFIX}Param-${name}`, value]);
@@ -140,14 +137,13 @@ function natsRequestHeaders(
 }
 
 /**
- * A lookup of query parameters in a raw request target, percent-decoded; the query is parsed once,
- * on the first lookup, and never when the target has none (the common case).
+ * A lookup of query parameters, percent-decoded; the query is parsed once, on the first lookup,
+ * and never when the target has none (the common case).
  */
-function queryOf(url: string): (name: string) => string | undefined {
-  const queryAt = url.indexOf('?');
-  if (queryAt === -1) return noQuery;
+function queryOf(query: string | undefined): (name: string) => string | undefined {
+  if (!query) return noQuery;
   let params: URLSearchParams | undefined;
-  return (name) => (params ??= new URLSearchParams(url.slice(queryAt + 1))).get(name) ?? undefined;
+  return (name) => (params ??= new URLSearchParams(query)).get(name) ?? undefined;
 }
 
 function noQuery(): undefined {

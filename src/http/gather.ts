@@ -10,7 +10,7 @@ import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../req
 import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
-import { ALREADY_SENT, send, sendHead, sendProblem } from './send.js';
+import { send, sendHead, sendProblem } from './send.js';
 
 /** One gathered reply, as the caller receives it. */
 export interface GatheredItem {
@@ -108,13 +108,14 @@ export async function answerGather(
   nats: RequestReply,
   req: OutboundRequest,
   options: GatherOptions,
-): Promise<Response> {
+): Promise<void> {
   const framing = framingOf(exchange.incoming.headers.accept);
   const { outgoing } = exchange;
   if (framing === 'json') {
     const items: GatheredItem[] = [];
     await nats.requestMany(req, options, (reply) => items.push(gatheredItem(reply)));
-    return send(exchange, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
+    send(exchange, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
+    return;
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
   let started = false;
@@ -136,7 +137,10 @@ export async function answerGather(
       outgoing.write(`event: end\ndata: ${JSON.stringify({ replies: count })}\n\n`);
     outgoing.end();
   } catch (err) {
-    if (!started) return sendProblem(exchange, toProblem(err));
+    if (!started) {
+      sendProblem(exchange, toProblem(err));
+      return;
+    }
     // The head is out: the failure travels as a last event or line, as documented.
     const problem = toProblem(err);
     const json = JSON.stringify({
@@ -144,5 +148,4 @@ export async function answerGather(
     });
     outgoing.end(framing === 'sse' ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
   }
-  return ALREADY_SENT;
 }

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { Config } from '../config/schema.js';
+import type { RouteEntry } from './route-table.js';
 import type { CompiledRoute } from './routes.js';
+import { sendJson } from './send.js';
 
 /** An OpenAPI document as plain JSON. */
 export type OpenApiDocument = Record<string, unknown> & {
@@ -31,14 +33,32 @@ const PROBLEM_REFS: Record<string, string> = {
 };
 const BODYLESS = new Set(['GET', 'DELETE']);
 
-/** The base document with `/rr` (when enabled) and one path item per configured route path. */
+/** Which of the gateway's own endpoints are on, and where. */
+export interface GatewayEndpoints {
+  /** Templates of the endpoints served (`/healthz`, `/metrics`, …). */
+  paths: readonly string[];
+  /** The admin listener's URL when they are served there rather than on the main listener. */
+  adminUrl?: string | undefined;
+}
+
+/**
+ * The base document with `/rr` (when enabled), the gateway endpoints that are on, and one path item
+ * per configured route path.
+ */
 export function mergeRoutes(
   base: OpenApiDocument,
   config: Config,
   routes: readonly CompiledRoute[],
+  endpoints: GatewayEndpoints,
 ): OpenApiDocument {
   const doc = structuredClone(base);
   if (!config.rr.enabled) delete doc.paths['/rr/{subject}'];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (!isGatewayEndpoint(item)) continue;
+    if (!endpoints.paths.includes(path)) delete doc.paths[path];
+    else if (endpoints.adminUrl)
+      item.servers = [{ url: endpoints.adminUrl, description: 'admin listener' }];
+  }
   for (const route of routes) {
     const item = (doc.paths[route.path.openApiPath] ??= {
       parameters: route.path.params.map((name) => ({
@@ -57,6 +77,26 @@ export function mergeRoutes(
     }
   }
   return doc;
+}
+
+/** The base document tags the gateway's own endpoints `operations`. */
+function isGatewayEndpoint(item: Record<string, unknown>): boolean {
+  const get = item.get as { tags?: unknown } | undefined;
+  return Array.isArray(get?.tags) && get.tags.includes('operations');
+}
+
+/** The `/openapi.json` row of the route table, serving a document built once per config. */
+export function openApiRoute(doc: OpenApiDocument): RouteEntry {
+  const json = JSON.stringify(doc);
+  return {
+    template: '/openapi.json',
+    pattern: '/openapi.json',
+    methods: ['GET'],
+    kind: 'gateway',
+    handle(exchange) {
+      sendJson(exchange, 200, json);
+    },
+  };
 }
 
 function operationFor(route: CompiledRoute, method: string): Record<string, unknown> {

@@ -2,17 +2,15 @@
  * Mapped routes from the config: `GET /users/:id` → `users.get.{id}`. Each path parameter becomes
  * exactly one subject token, so a caller can never reach a subject the operator did not map.
  */
-import type { Context, Hono } from 'hono';
 import { effectivePolicy } from '../config/effective.js';
 import type { RouteConfig, Config } from '../config/schema.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from '../config/templates.js';
 import type { PathTemplate, SubjectTemplate } from '../config/templates.js';
-import { InvalidParameterError, MethodNotAllowedError } from '../errors.js';
+import { InvalidParameterError } from '../errors.js';
 import { tokenProblem } from '../subject.js';
-import type { GatewayEnv } from './context.js';
 import { forward } from './forward.js';
 import type { ForwardDeps } from './forward.js';
-import { pathOf } from './rr.js';
+import type { RawParams, RouteEntry } from './route-table.js';
 
 /** A route with its templates parsed. */
 export interface CompiledRoute {
@@ -26,8 +24,6 @@ export interface CompiledRoute {
 
 /** Methods `ANY` stands for. */
 const ANY_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-// A '%' that does not start an escape: Hono would pass it through undecoded.
-const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
 /** Parses every route of a validated config (validation already proved each template parses). */
 export function compileRoutes(config: Config): CompiledRoute[] {
@@ -41,56 +37,44 @@ export function compileRoutes(config: Config): CompiledRoute[] {
   });
 }
 
-/** Options for {@link mountRoutes}. */
+/** Options for {@link mappedRoutes}. */
 export interface RoutesOptions {
   config: Config;
   routes: readonly CompiledRoute[];
   deps: ForwardDeps;
 }
 
-/** Adds the mapped routes, then a 405 for other methods on each of their paths. */
-export function mountRoutes(app: Hono<GatewayEnv>, { config, routes, deps }: RoutesOptions): void {
-  const methodsByPath = new Map<string, { path: string; methods: Set<string> }>();
-  for (const route of routes) {
+/** The rows of the route table for the mapped routes, in config order. */
+export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntry[] {
+  return routes.map((route) => {
     const policy = effectivePolicy(config, route.config);
-    const handleMappedRoute = async (c: Context<GatewayEnv>): Promise<Response> => {
-      const exchange = c.get('exchange');
-      exchange.route = route.path.source;
-      const params = paramsOf(c, route);
-      const subject = renderSubject(route.subject, (name) => params[name] as string);
-      exchange.subject = subject;
-      return forward(exchange, deps, { subject, policy, route: route.path.source, params });
-    };
-    app.on([...route.methods], route.path.source, handleMappedRoute);
-    // Keyed by shape: `/users/:id` and `/users/:uid` are one path with the union of their methods.
-    const known = methodsByPath.get(route.path.shapeKey) ?? {
-      path: route.path.source,
-      methods: new Set<string>(),
-    };
-    for (const method of route.methods) known.methods.add(method);
-    methodsByPath.set(route.path.shapeKey, known);
-  }
-  for (const { path, methods } of methodsByPath.values()) {
-    if (methods.has('GET')) methods.add('HEAD');
-    const allow = [...methods];
-    app.all(path, (c) => {
-      c.get('exchange').route = path;
-      throw new MethodNotAllowedError(c.req.method, allow);
-    });
-  }
+    const template = route.path.source;
+    return {
+      template,
+      pattern: template,
+      methods: route.methods,
+      kind: 'nats',
+      async handle(exchange, rawParams) {
+        const params = decodeParams(route, rawParams);
+        const subject = renderSubject(route.subject, (name) => params[name] as string);
+        exchange.subject = subject;
+        await forward(exchange, deps, { subject, policy, route: template, params });
+      },
+    } satisfies RouteEntry;
+  });
 }
 
 /** Decoded path parameters, each checked to be exactly one subject token. */
-function paramsOf(c: Context<GatewayEnv>, route: CompiledRoute): Record<string, string> {
-  if (BAD_PERCENT.test(pathOf(c.env.incoming.url ?? ''))) {
-    throw new InvalidParameterError(
-      route.path.params[0] ?? 'path',
-      'the path is not valid percent-encoding',
-    );
-  }
+function decodeParams(route: CompiledRoute, raw: RawParams): Record<string, string> {
   const params: Record<string, string> = {};
   for (const name of route.path.params) {
-    const value = c.req.param(name) ?? '';
+    const encoded = raw[name] ?? '';
+    let value: string;
+    try {
+      value = encoded.includes('%') ? decodeURIComponent(encoded) : encoded;
+    } catch {
+      throw new InvalidParameterError(name, 'it is not valid percent-encoding');
+    }
     const problem = tokenProblem(value);
     if (problem) throw new InvalidParameterError(name, problem.replace(/^the subject /, 'it '));
     params[name] = value;

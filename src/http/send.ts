@@ -4,16 +4,12 @@
  * read them back, cost more CPU than the rest of a request; for bodies past a few KiB the adapter
  * even streamed them through a reader.
  */
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { HeaderList } from '../request-reply.js';
 import type { Exchange } from './context.js';
-import { PROBLEM_TYPES, problemTypeUri, toProblem } from './problem.js';
+import { PROBLEM_TYPES, problemBody, toProblem } from './problem.js';
 import type { Problem } from './problem.js';
-
-/** What a handler returns once it has written its response to Node itself. */
-export const ALREADY_SENT = RESPONSE_ALREADY_SENT;
 
 function headLines(exchange: Exchange, headers: HeaderList): string[] {
   const lines: string[] = [];
@@ -31,7 +27,7 @@ export function send(
   status: number,
   headers: HeaderList,
   body: Uint8Array | string | null,
-): Response {
+): void {
   const lines = headLines(exchange, headers);
   if (body !== null) {
     lines.push(
@@ -41,7 +37,6 @@ export function send(
   }
   exchange.outgoing.writeHead(status, lines);
   exchange.outgoing.end(body ?? undefined);
-  return RESPONSE_ALREADY_SENT;
 }
 
 /** Sends only the head of a response whose body follows in pieces (chunked). */
@@ -52,26 +47,15 @@ export function sendHead(exchange: Exchange, status: number, headers: HeaderList
 }
 
 /** Sends a JSON document. */
-export function sendJson(exchange: Exchange, status: number, json: string): Response {
-  return send(exchange, status, [['Content-Type', 'application/json']], json);
+export function sendJson(exchange: Exchange, status: number, json: string): void {
+  send(exchange, status, [['Content-Type', 'application/json']], json);
 }
 
 /** Sends a problem as `application/problem+json` (RFC 9457). */
-export function sendProblem(exchange: Exchange, p: Problem): Response {
+export function sendProblem(exchange: Exchange, p: Problem): void {
   exchange.outcome = PROBLEM_TYPES[p.slug].outcome;
-  const body = JSON.stringify({
-    type: problemTypeUri(p.slug),
-    title: PROBLEM_TYPES[p.slug].title,
-    status: p.status,
-    detail: p.detail,
-    requestId: exchange.requestId,
-  });
-  return send(
-    exchange,
-    p.status,
-    [...p.headers, ['Content-Type', 'application/problem+json']],
-    body,
-  );
+  const body = problemBody(p, exchange.requestId);
+  send(exchange, p.status, [...p.headers, ['Content-Type', 'application/problem+json']], body);
 }
 
 /**
@@ -79,13 +63,13 @@ export function sendProblem(exchange: Exchange, p: Problem): Response {
  * the gateway's own is logged as a bug. Once the head is out (the caller hung up mid-body), nothing
  * more can be sent.
  */
-export function sendError(exchange: Exchange, err: unknown, logger: Logger): Response {
+export function sendError(exchange: Exchange, err: unknown, logger: Logger): void {
   if (!(err instanceof GatewayError)) {
     logger.error(
       { requestId: exchange.requestId, err },
       'unexpected error while handling a request',
     );
   }
-  if (exchange.outgoing.headersSent) return ALREADY_SENT;
-  return sendProblem(exchange, toProblem(err));
+  if (exchange.outgoing.headersSent) return;
+  sendProblem(exchange, toProblem(err));
 }

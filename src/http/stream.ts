@@ -8,7 +8,7 @@ import type { OutboundRequest, RequestReply } from '../request-reply.js';
 import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
-import { ALREADY_SENT, send, sendHead, sendProblem } from './send.js';
+import { send, sendHead, sendProblem } from './send.js';
 
 /** Trailer that tells the caller why a stream ended early; absent when it ended normally. */
 export const STREAM_ERROR_TRAILER = 'X-Stream-Error';
@@ -25,7 +25,7 @@ export async function answerStream(
   nats: RequestReply,
   req: OutboundRequest,
   stallMs: number,
-): Promise<Response> {
+): Promise<void> {
   const { outgoing } = exchange;
   let cancel: (() => void) | undefined;
   let started = false;
@@ -76,12 +76,16 @@ export async function answerStream(
       },
     );
     // An empty stream (the end marker came first) is an empty 200.
-    if (!started)
-      return send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
+    if (!started) {
+      send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
+      return;
+    }
     endWith(reason === 'stall' ? 'stalled' : undefined);
   } catch (err) {
-    if (!started) return sendProblem(exchange, toProblem(err));
+    if (!started) {
+      sendProblem(exchange, toProblem(err));
+      return;
+    }
     if (outgoing.headersSent && !outgoing.writableEnded) endWith(cutReason ?? toProblem(err).slug);
   }
-  return ALREADY_SENT;
 }

@@ -12,7 +12,7 @@ import {
   startGateway,
   unexpectedErrors,
 } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
+import { headerValues, send } from '../helpers/http.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import type { NatsServer } from '../helpers/nats-server.js';
 import { connectResponder, respond, uniqueSubject } from '../helpers/responders.js';
@@ -119,6 +119,8 @@ describe('graceful shutdown', () => {
     });
     expect(ready.status).toBe(503);
     expect(ready.json()).toMatchObject({ type: `${PROBLEM_TYPE_BASE}shutting-down` });
+    // Once, though both the shutdown and the problem call for it.
+    expect(headerValues(ready, 'connection')).toEqual(['close']);
 
     // After it, new connections are refused while the in-flight request is still running.
     await gateway.waitForLog((l) => l.msg === 'listener closed');

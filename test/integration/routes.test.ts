@@ -143,7 +143,7 @@ describe('bad path parameters', () => {
     ['CR LF', '/users/a%0D%0AUNSUB', 'id'],
     ['a space', '/users/a%20b', 'id'],
     ['non-ASCII', '/users/caf%C3%A9', 'id'],
-    ['bad percent-encoding', '/users/%ZZ', 'id'],
+    ['an escape that is not UTF-8', '/users/%FF', 'id'],
     ['an empty middle parameter', '/orders//5', 'region'],
     ['an empty last parameter', '/orders/eu/', 'id'],
   ])('refuses %s with 400 and never reaches NATS', async (_name, path, param) => {

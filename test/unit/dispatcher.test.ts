@@ -1,24 +1,24 @@
 /**
- * Which way a request is answered: `POST /rr/...` directly, everything else (and every target the
- * Hono adapter would rewrite) through the Hono app, and `/rr` paths a mapped route may claim too.
+ * The dispatcher over a real socket with a stand-in NATS side: every target through one table,
+ * failures as problem+json, unread bodies discarded, mapped routes before /rr.
  */
 import { Agent, request } from 'node:http';
 import type { RequestListener } from 'node:http';
-import { Hono } from 'hono';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { SubjectForbiddenError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
-import type { GatewayEnv } from '../../src/http/context.js';
-import { createExchanges, exchangeMiddleware } from '../../src/http/exchange.js';
+import { createDispatcher } from '../../src/http/dispatcher.js';
+import { createExchanges } from '../../src/http/exchange.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
-import { createListener } from '../../src/http/listener.js';
-import type { RequestReplyHandler } from '../../src/http/rr.js';
+import { RouteTable } from '../../src/http/route-table.js';
+import type { RouteHandler } from '../../src/http/route-table.js';
 import { send } from '../../src/http/send.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { OutboundRequest, RequestReply } from '../../src/request-reply.js';
 import { startHttpServer } from '../../src/server.js';
+import { RouteNotFoundError } from '../../src/errors.js';
 
 const silent = pino({ level: 'silent' });
 const metrics = (): ReturnType<typeof createMetrics> =>
@@ -39,6 +39,7 @@ afterEach(async () => {
 async function serve(listener: RequestListener): Promise<string> {
   const { server, port } = await startHttpServer({
     listener,
+    clientError: (_err, socket) => socket.destroy(),
     host: '127.0.0.1',
     port: 0,
     logger: silent,
@@ -77,9 +78,9 @@ function ask(
   });
 }
 
-describe('createListener', () => {
-  /** A listener whose Hono app answers "hono" to everything and whose direct handler is `direct`. */
-  async function listenerWith(direct: RequestReplyHandler | undefined): Promise<string> {
+describe('createDispatcher', () => {
+  /** A dispatcher over one `/rr/*` row answered by `handle`, and a GET `/other` row. */
+  async function dispatcherWith(handle: RouteHandler): Promise<string> {
     const config = parseConfig('', 'defaults');
     const exchanges = createExchanges({
       config,
@@ -87,51 +88,67 @@ describe('createListener', () => {
       metrics: metrics(),
       logger: silent,
     });
-    const app = new Hono<GatewayEnv>();
-    app.use(exchangeMiddleware(exchanges));
-    app.all('*', (c) => send(c.get('exchange'), 200, [], 'hono'));
+    const table = new RouteTable([
+      { template: '/rr/{subject}', pattern: '/rr/*', methods: ['POST'], kind: 'nats', handle },
+      {
+        template: '/other',
+        pattern: '/other',
+        methods: ['GET'],
+        kind: 'gateway',
+        handle: (exchange) => send(exchange, 200, [], `other ${exchange.target.path}`),
+      },
+    ]);
     return serve(
-      createListener({ app, exchanges, requestReply: direct, cors: undefined, logger: silent }),
+      createDispatcher({
+        table,
+        exchanges,
+        cors: undefined,
+        explainMiss: (path) => new RouteNotFoundError(path),
+        logger: silent,
+      }),
     );
   }
-  const answerDirect: RequestReplyHandler = (exchange) =>
-    Promise.resolve(send(exchange, 200, [], 'direct'));
+  const echoPath: RouteHandler = (exchange) =>
+    send(exchange, 200, [], `${exchange.target.path}|${exchange.target.query ?? ''}`);
 
-  it('answers POST /rr/<subject> directly, query and all', async () => {
-    const base = await listenerWith(answerDirect);
-    expect((await ask(base, 'POST', '/rr/orders.eu')).body).toBe('direct');
-    expect((await ask(base, 'POST', '/rr/orders.eu?timeout=2s&replies=all')).body).toBe('direct');
-  });
-
-  it('leaves other methods, other paths and targets the adapter rewrites to Hono', async () => {
-    const base = await listenerWith(answerDirect);
-    for (const [method, target] of [
-      ['GET', '/rr/orders.eu'],
-      ['OPTIONS', '/rr/orders.eu'],
-      ['POST', '/rr'],
-      ['POST', '/healthz'],
-      ['POST', '/RR/orders.eu'],
-      ['POST', '/rr/%6Frders'], // percent-encoding: the adapter parses it with new URL()
-      ['POST', '/rr/../healthz'], // dot segments: new URL() removes them
-      ['POST', '/rr/./orders.eu'],
+  it('routes every spelling of a path by its one normalised form', async () => {
+    const base = await dispatcherWith(echoPath);
+    for (const [target, body] of [
+      ['/rr/orders.eu', '/rr/orders.eu|'],
+      ['/rr/orders.eu?timeout=2s&replies=all', '/rr/orders.eu|timeout=2s&replies=all'],
+      ['/rr/%6Frders', '/rr/orders|'],
+      ['/rr/./orders.eu', '/rr/orders.eu|'],
+      ['/rr/x/../orders.eu', '/rr/orders.eu|'],
+      ['/rr/a%2fb', '/rr/a%2Fb|'],
+      ['http://gw.example/rr/abs?q=1', '/rr/abs|q=1'],
     ] as const) {
-      expect((await ask(base, method, target)).body, `${method} ${target}`).toBe('hono');
+      expect((await ask(base, 'POST', target)).body, target).toBe(body);
     }
+    expect((await ask(base, 'GET', '/rr/../other')).body).toBe('other /other');
   });
 
-  it('leaves /rr to Hono when there is no direct handler', async () => {
-    const base = await listenerWith(undefined);
-    expect((await ask(base, 'POST', '/rr/orders.eu')).body).toBe('hono');
+  it('answers 405 with Allow for another method, 404 for no path, both as problems', async () => {
+    const base = await dispatcherWith(echoPath);
+    const wrongMethod = await ask(base, 'GET', '/rr/orders.eu');
+    expect(wrongMethod).toMatchObject({ status: 405, contentType: 'application/problem+json' });
+    const missing = await ask(base, 'POST', '/RR/orders.eu');
+    expect(missing).toMatchObject({ status: 404, contentType: 'application/problem+json' });
+  });
+
+  it('answers HEAD with the GET route, without a body', async () => {
+    const base = await dispatcherWith(echoPath);
+    const head = await ask(base, 'HEAD', '/other');
+    expect(head).toMatchObject({ status: 200, body: '' });
   });
 
   it("maps a direct handler's failure to problem+json, a bug to a 500", async () => {
-    const forbidden = await listenerWith(() => Promise.reject(new SubjectForbiddenError('x')));
+    const forbidden = await dispatcherWith(() => Promise.reject(new SubjectForbiddenError('x')));
     const denied = await ask(forbidden, 'POST', '/rr/x');
     expect(denied.status).toBe(403);
     expect(denied.contentType).toBe('application/problem+json');
     expect(JSON.parse(denied.body)).toMatchObject({ status: 403 });
 
-    const broken = await listenerWith(() => Promise.reject(new TypeError('bug')));
+    const broken = await dispatcherWith(() => Promise.reject(new TypeError('bug')));
     const failed = await ask(broken, 'POST', '/rr/x');
     expect(failed.status).toBe(500);
     expect(failed.contentType).toBe('application/problem+json');
@@ -139,12 +156,13 @@ describe('createListener', () => {
 
   it('discards the rest of a body the answer stopped reading, and serves the next request on the connection', async () => {
     // Like a 413 for a body that grew past the limit: one chunk read, the stream paused, answered.
-    const base = await listenerWith(
+    const base = await dispatcherWith(
       (exchange) =>
         new Promise((resolve) => {
           exchange.incoming.once('data', () => {
             exchange.incoming.pause();
-            resolve(send(exchange, 200, [], 'direct'));
+            send(exchange, 200, [], 'direct');
+            resolve();
           });
         }),
     );
@@ -160,7 +178,7 @@ describe('createListener', () => {
   });
 });
 
-describe('createApp: the direct path and mapped routes', () => {
+describe('createApp: mapped routes and /rr in one table', () => {
   /** An app whose NATS side answers every request with the subject it was sent to. */
   async function appWith(yaml: string): Promise<{ base: string; subjects: string[] }> {
     const subjects: string[] = [];

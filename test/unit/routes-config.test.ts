@@ -75,7 +75,7 @@ describe('route validation', () => {
 
   it('refuses reserved paths, timeouts over the cap, the inbox prefix, HEAD and unknown keys', () => {
     expect(issuesOf(route('  - { method: GET, path: /healthz, subject: a }\n'))[0]).toContain(
-      'serves this path itself',
+      "'/healthz' is the gateway's own endpoint",
     );
     expect(
       issuesOf(route('  - { method: GET, path: /a, subject: a, timeout: 1h }\n'))[0],
@@ -89,6 +89,32 @@ describe('route validation', () => {
     expect(issuesOf(route('  - { method: GET, path: /a, subject: a, subjet: b }\n'))[0]).toContain(
       "unknown key 'subjet'",
     );
+  });
+});
+
+describe('reserved paths', () => {
+  it.each(['/healthz', '/readyz', '/metrics', '/openapi.json'])(
+    'refuses a route on %s, whether or not the endpoint is on',
+    (path) => {
+      for (const extra of ['', 'metrics: { enabled: false }\n', 'http: { admin: { port: 0 } }\n']) {
+        const issues = issuesOf(
+          `${extra}${route(`  - { method: GET, path: ${path}, subject: a }\n`)}`,
+        );
+        expect(issues[0], extra).toContain(`'${path}' is the gateway's own endpoint`);
+      }
+    },
+  );
+
+  it('refuses a parameter that could take a reserved path, and allows one whose pattern cannot', () => {
+    expect(
+      issuesOf(route('  - { method: GET, path: "/:name", subject: "a.{name}" }\n'))[0],
+    ).toContain("'/healthz' is the gateway's own endpoint");
+    for (const path of ['/:id{[0-9]+}', '/metrics/:x']) {
+      const yaml = route(
+        `  - { method: GET, path: "${path}", subject: "a.{${path.includes('id') ? 'id' : 'x'}}" }\n`,
+      );
+      expect(() => parseConfig(yaml, 'x'), path).not.toThrow();
+    }
   });
 });
 

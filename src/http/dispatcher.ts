@@ -1,0 +1,75 @@
+/**
+ * The one front door: every request to a listener passes here. The target is parsed once when the
+ * request's record is opened (exchange.ts); then CORS, the route table, the in-flight limit, the
+ * handler and the one error renderer, in that order, whatever the route.
+ */
+import type { RequestListener } from 'node:http';
+import type { Logger } from 'pino';
+import { InvalidTargetError, MethodNotAllowedError } from '../errors.js';
+import type { GatewayError } from '../errors.js';
+import { discardUnreadBody } from './body.js';
+import type { Exchange, RoutedExchange } from './context.js';
+import type { ApplyCors } from './cors.js';
+import type { Exchanges } from './exchange.js';
+import type { RouteTable } from './route-table.js';
+import { send, sendError } from './send.js';
+
+/** Options for {@link createDispatcher}. */
+export interface DispatcherOptions {
+  table: RouteTable;
+  exchanges: Exchanges;
+  cors: ApplyCors | undefined;
+  /** Why no route has the path: a 404, or something more precise (an empty path parameter). */
+  explainMiss: (path: string) => GatewayError;
+  logger: Logger;
+}
+
+/** The Node request listener for one route table. */
+export function createDispatcher({
+  table,
+  exchanges,
+  cors,
+  explainMiss,
+  logger,
+}: DispatcherOptions): RequestListener {
+  // `OPTIONS *` asks what the server supports (RFC 9110 §9.3.7).
+  const serverAllow = [
+    ...new Set([...table.entries.flatMap((e) => e.methods), 'HEAD', 'OPTIONS']),
+  ].join(', ');
+
+  function route(exchange: Exchange): Promise<void> | void {
+    if (cors?.(exchange) === true) return;
+    const { target } = exchange;
+    if (target instanceof InvalidTargetError) throw target;
+    if (target.asterisk) {
+      exchange.route = '*';
+      send(exchange, 204, [['Allow', serverAllow]], null);
+      return;
+    }
+    const method = exchange.incoming.method ?? 'GET';
+    const found = table.match(method, target.path);
+    if (found.entry === undefined) {
+      if (found.template === undefined) throw explainMiss(target.path);
+      exchange.route = found.template;
+      throw new MethodNotAllowedError(method, found.allow);
+    }
+    exchange.route = found.entry.template;
+    if (found.entry.kind === 'nats') exchanges.admitToNats();
+    return found.entry.handle(exchange as RoutedExchange, found.params);
+  }
+
+  // Defined once, not per request: `run` hands it the exchange.
+  async function dispatch(exchange: Exchange): Promise<void> {
+    try {
+      await route(exchange);
+    } catch (err) {
+      sendError(exchange, err, logger);
+    }
+    // An answer that did not need the body (a 413, a 401) leaves it unread on the connection.
+    if (!exchange.incoming.readableEnded) discardUnreadBody(exchange.incoming);
+  }
+
+  return function handleRequest(incoming, outgoing) {
+    void exchanges.run(exchanges.open(incoming, outgoing), dispatch);
+  };
+}
