@@ -3,7 +3,14 @@
  * used right now, proves it still answers, and sends requests through one shared reply subscription.
  */
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, nkeyAuthenticator, nuid } from '@nats-io/transport-node';
+import {
+  AuthorizationError,
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  nuid,
+  UserAuthenticationExpiredError,
+} from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { NatsUnavailableError } from '../errors.js';
@@ -87,8 +94,7 @@ function securityOptions(s: NatsSecurityOptions | undefined): Partial<Connection
 }
 
 function isAuthFailure(err: unknown): boolean {
-  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
-  return /authorization|authentication/i.test(text);
+  return err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError;
 }
 
 /** Where the connection stands; only `connected` serves requests. */

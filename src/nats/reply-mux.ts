@@ -3,6 +3,10 @@
  * nats.js `request()` does the same but builds `Error` objects per call for stack traces and
  * cancellation; here an error is built only when a request actually fails.
  */
+import {
+  InvalidArgumentError as NatsInvalidArgumentError,
+  InvalidSubjectError as NatsInvalidSubjectError,
+} from '@nats-io/transport-node';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
@@ -153,7 +157,9 @@ export class ReplyMux {
           headers ? { reply, headers: asMsgHdrs(headers) } : { reply },
         );
       } catch (err) {
-        this.#settle(token)?.reject(publishError(err, this.#nc.info?.max_payload ?? 0));
+        const maxPayloadBytes = this.#nc.info?.max_payload ?? 0;
+        const size = payload.length + (headers?.length ?? 0);
+        this.#settle(token)?.reject(publishError(err, size, maxPayloadBytes));
       }
     }
   };
@@ -262,10 +268,15 @@ export class ReplyMux {
   }
 }
 
-/** nats.js validates before it writes; translate its refusals into the gateway's own errors. */
-function publishError(err: unknown, maxPayloadBytes: number): GatewayError {
+/**
+ * nats.js validates before it writes; its refusals, by class, as the gateway's own errors. The size
+ * was checked before queueing, so it can only be over a limit the server lowered since.
+ */
+function publishError(err: unknown, sizeBytes: number, maxPayloadBytes: number): GatewayError {
   const message = err instanceof Error ? err.message : String(err);
-  if (message.includes('max_payload')) return new PayloadTooLargeError(maxPayloadBytes);
-  if (message.includes('subject')) return new InvalidSubjectError(message, { cause: err });
+  if (err instanceof NatsInvalidArgumentError && maxPayloadBytes > 0 && sizeBytes > maxPayloadBytes)
+    return new PayloadTooLargeError(maxPayloadBytes);
+  if (err instanceof NatsInvalidSubjectError)
+    return new InvalidSubjectError(message, { cause: err });
   return new NatsUnavailableError(`publish failed: ${message}`, { cause: err });
 }
