@@ -3,19 +3,30 @@
 // counters are zeroed, it serves --count more and the counters are dumped. V8 runs with
 // --single-threaded, so its compiler and GC work on the main thread, where they are counted in
 // the same order every run; counts repeat closely (the gateway's within 0.1 %, bench/README.md).
-//   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,core,gateway] [--warm 10000] [--count 10000]
+//   node bench/instructions.mjs [--targets http-floor,nats-floor,minimal,core,gateway,gateway-route] [--warm 10000] [--count 10000]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GATEWAY_NODE_FLAGS, freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
+import {
+  GATEWAY_NODE_FLAGS,
+  GATEWAY_TARGETS,
+  freePort,
+  runToEnd,
+  startNats,
+  waitFor,
+  writeGatewayConfig,
+} from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
-    targets: { type: 'string', default: 'http-floor,nats-floor,minimal,core,gateway' },
+    targets: {
+      type: 'string',
+      default: 'http-floor,nats-floor,minimal,core,gateway,gateway-route',
+    },
     warm: { type: 'string', default: '10000' },
     count: { type: 'string', default: '10000' },
   },
@@ -121,10 +132,10 @@ async function perRequestFor(name, natsUrl) {
   }
   let t;
   let url;
-  if (name === 'gateway') {
+  if (name in GATEWAY_TARGETS) {
     const port = await freePort();
-    const config = join(work, 'gateway.yaml');
-    writeFileSync(config, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
+    const config = join(work, `${name}.yaml`);
+    writeGatewayConfig(ROOT, name, config);
     t = underCallgrind(
       name,
       [...GATEWAY_NODE_FLAGS, SINGLE_THREADED, join(ROOT, 'dist/main.js'), '--config', config],
@@ -132,7 +143,7 @@ async function perRequestFor(name, natsUrl) {
     );
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'gateway', 120_000);
-    url = `${base}/rr/bench.echo`;
+    url = `${base}${GATEWAY_TARGETS[name].path}`;
   } else {
     const files = {
       'http-floor': 'http-floor.mjs',
@@ -181,6 +192,11 @@ async function main() {
   out.push('');
   if (perRequest.gateway && Number.isFinite(floors)) {
     out.push(`floors / gateway: ${(floors / perRequest.gateway).toFixed(2)}`);
+  }
+  if (perRequest.gateway && perRequest['gateway-route']) {
+    out.push(
+      `gateway-route / gateway: ${(perRequest['gateway-route'] / perRequest.gateway).toFixed(3)}`,
+    );
   }
   if (perRequest.gateway && perRequest.minimal) {
     out.push(`minimal / gateway: ${(perRequest.minimal / perRequest.gateway).toFixed(2)}`);

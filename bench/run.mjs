@@ -2,13 +2,21 @@
 // and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--no-sustained] [--pin]
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROXY_HEADERS, loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
-import { GATEWAY_NODE_FLAGS, freePort, runToEnd, startNats, waitFor } from './lib/stack.mjs';
+import {
+  GATEWAY_NODE_FLAGS,
+  GATEWAY_TARGETS,
+  freePort,
+  runToEnd,
+  startNats,
+  waitFor,
+  writeGatewayConfig,
+} from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -54,11 +62,11 @@ const HTTP_TARGET_FILES = {
   core: 'core-gateway.mjs',
 };
 /** Targets outside the default set, each there to compare the gateway with. */
-const OPTIONAL_TARGETS = ['minimal', 'core'];
+const OPTIONAL_TARGETS = ['minimal', 'core', 'gateway-route'];
 /** Targets that run with the gateway's Node flags, so they differ from it only in code. */
 const WITH_GATEWAY_FLAGS = new Set(['core']);
 for (const name of TARGETS) {
-  if (!(name in HTTP_TARGET_FILES) && name !== 'nats-floor' && name !== 'gateway') {
+  if (!(name in HTTP_TARGET_FILES) && name !== 'nats-floor' && !(name in GATEWAY_TARGETS)) {
     process.stderr.write(`unknown target ${name}\n`);
     process.exit(2);
   }
@@ -115,11 +123,11 @@ function forkTarget(file, env, execArgv = process.execArgv) {
   return { child, first };
 }
 
-async function startGateway(natsUrl) {
+async function startGateway(natsUrl, name = 'gateway') {
   const port = await freePort();
-  const configFile = join(work, 'gateway.yaml');
+  const configFile = join(work, `${name}.yaml`);
   // The default config, as shipped (logging on), only pointed at this run's server and port.
-  writeFileSync(configFile, readFileSync(join(ROOT, 'config/gateway.yaml'), 'utf8'));
+  writeGatewayConfig(ROOT, name, configFile);
   const child = track(
     spawn(
       process.execPath,
@@ -139,7 +147,7 @@ async function startGateway(natsUrl) {
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'gateway');
   underTest(child.pid);
-  return { child, pid: child.pid, url: `${url}/rr/bench.echo`, base: url };
+  return { child, pid: child.pid, url: `${url}${GATEWAY_TARGETS[name].path}`, base: url };
 }
 
 const median = (xs) => {
@@ -252,8 +260,8 @@ async function main() {
           url: `http://127.0.0.1:${port}/rr/bench.echo`,
           measure: measureHttp,
         };
-      } else if (name === 'gateway') {
-        const g = await startGateway(natsUrl);
+      } else if (name in GATEWAY_TARGETS) {
+        const g = await startGateway(natsUrl, name);
         started.push(g.child);
         targets[name] = { ...g, measure: measureHttp };
       }

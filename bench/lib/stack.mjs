@@ -1,9 +1,31 @@
 // What every benchmark script starts with: a free port, a readiness wait, its own nats-server, and
 // the flags the gateway runs with.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+
+/**
+ * The gateway targets: `gateway` answers `POST /rr/bench.echo`; `gateway-route` is the same build
+ * and config plus one mapped route, answering `POST /bench/echo` (a path parameter, a subject
+ * template), so that the two ways into NATS can be compared.
+ */
+export const GATEWAY_TARGETS = {
+  gateway: { path: '/rr/bench.echo', routes: '[]' },
+  'gateway-route': {
+    path: '/bench/echo',
+    routes: '\n  - { method: POST, path: "/bench/:name", subject: "bench.{name}" }',
+  },
+};
+
+/** Writes the shipped default config (logging on) for a gateway target to `file`. */
+export function writeGatewayConfig(root, name, file) {
+  const shipped = readFileSync(join(root, 'config/gateway.yaml'), 'utf8');
+  const config = shipped.replace(/^routes: \[\]$/m, `routes: ${GATEWAY_TARGETS[name].routes}`);
+  if (name !== 'gateway' && config === shipped)
+    throw new Error('config/gateway.yaml has no routes: []');
+  writeFileSync(file, config);
+}
 
 /**
  * Node flags the gateway runs with, as `npm start` and the Dockerfile run it: V8's young generation
