@@ -3,7 +3,8 @@
  * The example responders the demo starts, so each gateway behaviour can be seen with curl:
  *   demo.echo     replies with the request body and its Content-Type
  *   demo.headers  replies with the NATS headers it received, as JSON
- *   demo.slow     replies after X-Delay-Ms milliseconds (default 2000): try ?timeout=500ms
+ *   demo.slow     replies after X-Delay-Ms milliseconds (default 2000): try ?timeout=500ms; it
+ *                 stops waiting at the gateway's X-Gateway-Deadline, when nobody reads the reply
  *   demo.greet    a NATS services API endpoint: empty body → service error 400, else a greeting
  * Usage: NATS_URL=nats://127.0.0.1:4222 node examples/responders.mjs
  */
@@ -33,10 +34,22 @@ nc.subscribe('demo.headers', {
   },
 });
 
+// How a responder honours the gateway's deadline: past X-Gateway-Deadline (Unix epoch ms) the
+// gateway has answered 504 and drops the reply, so the work can stop there.
+let abandoned = 0;
 nc.subscribe('demo.slow', {
   callback: (_err, msg) => {
     const delayMs = Number(msg.headers?.get('X-Delay-Ms') || 2000);
-    setTimeout(() => msg.respond(`replied after ${delayMs} ms\n`), delayMs);
+    const deadline = Number(msg.headers?.get('X-Gateway-Deadline') || Infinity);
+    const reply = () => msg.respond(`replied after ${delayMs} ms\n`);
+    const giveUp = () => {
+      abandoned += 1;
+      console.log(
+        JSON.stringify({ msg: 'deadline passed; not replying', subject: msg.subject, abandoned }),
+      );
+    };
+    if (Date.now() + delayMs <= deadline) setTimeout(reply, delayMs);
+    else setTimeout(giveUp, Math.max(0, deadline - Date.now()));
   },
 });
 

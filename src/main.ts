@@ -86,6 +86,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     healthTimeoutMs: config.nats.healthTimeout,
     logger,
     onReconnect: () => metrics.countReconnect(),
+    onLateReply: () => metrics.countLateReply(),
     security: {
       user: config.nats.user,
       pass: config.nats.pass,

@@ -43,6 +43,8 @@ export interface Metrics {
   observeRequest(route: string, method: string, outcome: Outcome, durationS: number): void;
   /** Counts a NATS reconnect. */
   countReconnect(): void;
+  /** Counts a reply that arrived after its request gave up. */
+  countLateReply(): void;
 }
 
 /** Creates a registry with the gateway's metrics and Node's default process metrics. */
@@ -85,6 +87,11 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     help: 'Times the NATS connection was re-established after a loss.',
     registers: [registry],
   });
+  const lateReplies = new Counter({
+    name: 'nhg_nats_late_replies_total',
+    help: 'Replies that arrived after their request gave up (timed out or the caller left); never delivered.',
+    registers: [registry],
+  });
 
   // Label lookups hash their values on every call; bound children are looked up once per key.
   const bound = new Map<string, { count: () => void; observe: (s: number) => void }>();
@@ -105,6 +112,9 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     },
     countReconnect() {
       reconnects.inc();
+    },
+    countLateReply() {
+      lateReplies.inc();
     },
   };
 }

@@ -11,7 +11,10 @@ export interface OutboundRequest {
   subject: string;
   payload: Uint8Array;
   headers: HeaderList;
+  /** How long to wait for the reply from now. */
   timeoutMs: number;
+  /** The caller's whole budget, of which `timeoutMs` is what is left; the timeout error names it. */
+  budgetMs?: number | undefined;
   /**
    * Receives a function that forgets the request at once (the HTTP caller hung up). A plain callback
    * rather than an AbortSignal: an AbortController per request was a measurable cost.

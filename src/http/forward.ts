@@ -4,7 +4,12 @@
  */
 import type { EffectivePolicy } from '../config/effective.js';
 import type { Authorizer } from './auth.js';
-import { BadRequestError, NatsUnavailableError, SubjectForbiddenError } from '../errors.js';
+import {
+  BadRequestError,
+  NatsUnavailableError,
+  RequestTimeoutError,
+  SubjectForbiddenError,
+} from '../errors.js';
 import { Outcome } from '../metrics.js';
 import type { HeaderList, OutboundRequest, RequestReply } from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
@@ -14,7 +19,7 @@ import { answerStream } from './stream.js';
 import type { RoutedExchange } from './context.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
-import { requestTimeoutMs } from './request-timeout.js';
+import { requestBudgetMs } from './deadline.js';
 import { send } from './send.js';
 
 /** What forwarding needs from the gateway. */
@@ -43,6 +48,8 @@ const PATH_HEADER = `${CONTEXT_HEADER_PREFIX}Path`;
 const QUERY_HEADER = `${CONTEXT_HEADER_PREFIX}Query`;
 const ROUTE_HEADER = `${CONTEXT_HEADER_PREFIX}Route`;
 const CLIENT_IP_HEADER = `${CONTEXT_HEADER_PREFIX}Client-Ip`;
+const DEADLINE_HEADER = `${CONTEXT_HEADER_PREFIX}Deadline`;
+const TIMEOUT_MS_HEADER = `${CONTEXT_HEADER_PREFIX}Timeout-Ms`;
 
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
@@ -56,20 +63,15 @@ export async function forward(
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
   const query = queryOf(exchange.target.query);
-  // Read from Node's request: a fetch Headers object would be built for every request.
-  const timeoutMs = requestTimeoutMs(
-    query('timeout'),
-    headerValue(incoming.headers['request-timeout']),
-    {
-      defaultMs: policy.timeoutMs,
-      maxMs: policy.maxTimeoutMs,
-    },
-  );
+  const budgetMs = requestBudgetMs(query('timeout'), incoming, {
+    defaultMs: policy.timeoutMs,
+    maxMs: policy.maxTimeoutMs,
+  });
   const replies = query('replies') ?? policy.replies;
   if (replies !== 'first' && replies !== 'all' && replies !== 'stream') {
     throw new BadRequestError("'replies' must be first, all or stream");
   }
-  const gather = replies === 'all' ? gatherOptions(query, policy, timeoutMs) : undefined;
+  const gather = replies === 'all' ? gatherOptions(query, policy, budgetMs) : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = incoming.method ?? 'GET';
   const payload = BODYLESS_METHODS.has(method)
@@ -85,11 +87,22 @@ export async function forward(
   headers.push([CLIENT_IP_HEADER, exchange.clientIp]);
   headers.push(['X-Request-Id', exchange.requestId]);
 
+  // The budget runs from the request's arrival: what reading the body took is already spent. The
+  // gateway waits for replies until the deadline (a gather's whole wait; a stream's first chunk).
+  const leftMs = Math.floor(
+    (gather?.waitMs ?? budgetMs) - (performance.now() - exchange.startedMs),
+  );
+  if (leftMs <= 0) throw new RequestTimeoutError(subject, budgetMs);
+  headers.push([DEADLINE_HEADER, String(Date.now() + leftMs)]);
+  headers.push([TIMEOUT_MS_HEADER, String(leftMs)]);
+  if (gather) gather.waitMs = leftMs;
+
   const request: OutboundRequest = {
     subject,
     payload,
     headers,
-    timeoutMs,
+    timeoutMs: leftMs,
+    budgetMs,
     // A caller that hangs up should not keep its pending reply (and its memory) until the timeout.
     onCancel: (cancel) =>
       // 'close' comes once per response; `on` spares the wrapper `once` would allocate.
@@ -99,7 +112,7 @@ export async function forward(
   };
   if (gather) return answerGather(exchange, nats, request, gather);
   if (replies === 'stream')
-    return answerStream(exchange, nats, request, streamStallMs(query, policy, timeoutMs));
+    return answerStream(exchange, nats, request, streamStallMs(query, policy, budgetMs));
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;

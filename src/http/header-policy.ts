@@ -36,7 +36,12 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Request headers the gateway itself consumes. */
-const CONSUMED_REQUEST = new Set(['request-timeout', 'x-request-id']);
+const CONSUMED_REQUEST = new Set([
+  'request-timeout',
+  'grpc-timeout',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-request-id',
+]);
 
 /** Reply headers the gateway consumes to choose the HTTP status, or replaces with its own. */
 const CONSUMED_REPLY = new Set([

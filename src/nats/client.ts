@@ -34,6 +34,8 @@ export interface NatsClientOptions {
   logger: Logger;
   /** Called each time the connection is re-established after a loss. */
   onReconnect?: () => void;
+  /** Called for each reply that arrives after its request gave up (timed out, caller gone). */
+  onLateReply?: () => void;
   /** How to authenticate and encrypt; secrets are read from their files at each (re)connect. */
   security?: NatsSecurityOptions;
 }
@@ -245,7 +247,7 @@ export class NatsClient implements RequestReply {
 
   #adopt(nc: NatsConnection): void {
     this.#nc = nc;
-    this.#mux = new ReplyMux(nc, this.#replyPrefix, this.#log);
+    this.#mux = new ReplyMux(nc, this.#replyPrefix, this.#log, () => this.#options.onLateReply?.());
     this.#setState(ConnectionState.connected);
     this.#log.info(
       { server: nc.getServer(), maxPayloadBytes: this.maxPayloadBytes },

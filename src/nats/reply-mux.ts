@@ -24,7 +24,8 @@ import { asMsgHdrs, encodeHeaderBlock, fromNatsHeaders } from './headers.js';
 
 interface PendingRequest {
   subject: string;
-  timeoutMs: number;
+  /** The caller's whole budget, as the timeout error reports it. */
+  budgetMs: number;
   resolve: (reply: Reply) => void;
   reject: (err: GatewayError) => void;
   timer: NodeJS.Timeout;
@@ -51,18 +52,25 @@ interface QueuedPublish {
 /** Status a server (or a responder) puts on an empty message when nobody listens on the subject. */
 const NO_RESPONDERS_STATUS = 503;
 
+/** How many requests that gave up are remembered, so a reply that comes for one counts as late. */
+const REMEMBERED_GIVE_UPS = 10_000;
+
 /** Pending requests keyed by the last token of their reply subject. */
 export class ReplyMux {
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #pending = new Map<string, PendingRequest>();
+  /** Tokens of requests that timed out or whose caller left, oldest first. */
+  readonly #gaveUp = new Set<string>();
+  readonly #onLateReply: () => void;
   readonly #log: Logger;
   #sequence = 0;
   #queue: QueuedPublish[] = [];
   #flushScheduled = false;
 
-  constructor(nc: NatsConnection, inboxPrefix: string, log: Logger) {
+  constructor(nc: NatsConnection, inboxPrefix: string, log: Logger, onLateReply: () => void) {
     this.#nc = nc;
+    this.#onLateReply = onLateReply;
     this.#prefix = `${inboxPrefix}.`;
     this.#log = log;
     // One wildcard subscription receives every reply; it lives as long as the connection.
@@ -88,16 +96,19 @@ export class ReplyMux {
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(token, {
         subject,
-        timeoutMs,
+        budgetMs: req.budgetMs ?? timeoutMs,
         resolve,
         reject,
         timer: setTimeout(() => this.#expire(token), timeoutMs),
         gather,
       });
       // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
-      req.onCancel?.(() =>
-        this.#settle(token)?.reject(new NatsUnavailableError('the caller went away')),
-      );
+      req.onCancel?.(() => {
+        const pending = this.#settle(token);
+        if (!pending) return;
+        this.#rememberGiveUp(token);
+        pending.reject(new NatsUnavailableError('the caller went away'));
+      });
       this.#queue.push({ token, subject, payload, headers });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -181,7 +192,11 @@ export class ReplyMux {
         return;
       }
       const pending = this.#settle(token);
-      if (!pending) return; // Late (after timeout) or duplicate: the first reply already won.
+      if (!pending) {
+        // After its request gave up: counted. Otherwise a duplicate: the first reply already won.
+        if (this.#gaveUp.delete(token)) this.#onLateReply();
+        return;
+      }
       let reply: Reply;
       try {
         const natsHeaders = msg.headers;
@@ -200,14 +215,22 @@ export class ReplyMux {
     }
   }
 
+  #rememberGiveUp(token: string): void {
+    this.#gaveUp.add(token);
+    if (this.#gaveUp.size > REMEMBERED_GIVE_UPS) {
+      this.#gaveUp.delete(this.#gaveUp.values().next().value as string);
+    }
+  }
+
   #expire(token: string): void {
     const pending = this.#settle(token);
     if (!pending) return;
+    this.#rememberGiveUp(token);
     // A stream that never started timed out like a single request; a gather just ends.
     if (pending.gather && !(pending.gather.options.endOnEmpty && pending.gather.count === 0)) {
       this.#endGather(pending, pending.gather, 'wait');
     } else {
-      pending.reject(new RequestTimeoutError(pending.subject, pending.timeoutMs));
+      pending.reject(new RequestTimeoutError(pending.subject, pending.budgetMs));
     }
   }
 

@@ -81,6 +81,8 @@ describe('mapped routes', () => {
       ['X-Gateway-Param-region', 'eu'],
       ['X-Gateway-Param-id', '7'],
       ['X-Gateway-Client-Ip', '127.0.0.1'],
+      ['X-Gateway-Deadline', expect.stringMatching(/^\d{13}$/)],
+      ['X-Gateway-Timeout-Ms', expect.stringMatching(/^\d+$/)],
     ]);
   });
 

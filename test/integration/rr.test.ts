@@ -160,7 +160,7 @@ describe('timeouts', () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
-  it('accepts Request-Timeout in milliseconds, and ?timeout= wins over it', async () => {
+  it('accepts Request-Timeout in milliseconds, and the smaller of it and ?timeout= wins', async () => {
     const subject = uniqueSubject();
     stack.afterThisTest(await respond(stack.nc, subject, () => undefined));
     const viaHeader = await send(rr(subject), { body: 'x', headers: { 'Request-Timeout': '200' } });
