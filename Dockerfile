@@ -17,7 +17,8 @@ COPY config/gateway.yaml ./config/gateway.yaml
 # The image's unprivileged user; the gateway needs no write access anywhere.
 USER node
 EXPOSE 8080
-# node:22-slim has no curl; Node's own fetch checks liveness. HEALTHCHECK_URL overrides (https).
+# node:22-slim has no curl; Node's own fetch checks liveness. HEALTHCHECK_URL overrides it: for
+# https, or http://127.0.0.1:<port>/healthz when http.admin moves the endpoint to its own listener.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL||'http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node runs as PID 1 and handles SIGTERM itself: readiness off, in-flight requests finish, NATS drains.

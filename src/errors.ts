@@ -16,6 +16,7 @@ export type ProblemSlug =
   | 'subject-forbidden'
   | 'not-found'
   | 'method-not-allowed'
+  | 'expectation-failed'
   | 'incomplete-request'
   | 'payload-too-large'
   | 'headers-too-large'
@@ -186,7 +187,7 @@ export class InvalidTargetError extends GatewayError {
 /** Node's HTTP parser refused the request before it became one (see `http/client-error.ts`). */
 export class UnparsableRequestError extends GatewayError {
   constructor(
-    readonly slug: 'bad-request' | 'headers-too-large' | 'incomplete-request',
+    readonly slug: 'bad-request' | 'invalid-target' | 'headers-too-large' | 'incomplete-request',
     reason: string,
     options?: ErrorOptions,
   ) {
@@ -221,6 +222,16 @@ export class MethodNotAllowedError extends GatewayError {
     readonly allow: readonly string[],
   ) {
     super(`method ${method} is not allowed here`);
+  }
+}
+
+/** The request carries an `Expect` the gateway cannot meet (only `100-continue` is known, RFC 9110 §10.1.1). */
+export class ExpectationFailedError extends GatewayError {
+  readonly slug = 'expectation-failed';
+  constructor(readonly expectation: string) {
+    super(
+      `the expectation '${expectation.slice(0, 64)}' cannot be met; only 100-continue is known`,
+    );
   }
 }
 

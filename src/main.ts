@@ -102,11 +102,15 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     flushLogs(logger);
     process.exit(1);
   });
-  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics });
+  // Known once the admin listener is bound; the apps read it when they first build /openapi.json.
+  const adminBound: { port?: number } = {};
+  const adminPort = (): number | undefined => adminBound.port;
+  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics, adminPort });
   const { server } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the server.
     listener: (incoming, outgoing) => app.listener(incoming, outgoing),
     clientError: (err, socket) => app.clientError(err, socket),
+    connect: (incoming, socket) => app.connect(incoming, socket),
     host: config.http.host,
     port: config.http.port,
     logger,
@@ -121,24 +125,25 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     },
   });
   const { admin: adminConfig } = config.http;
-  const admin =
+  const adminServer =
     adminConfig &&
-    (
-      await startHttpServer({
-        // `http` needs a restart to change, so every app of this process has an admin listener.
-        listener: (incoming, outgoing) => app.adminListener?.(incoming, outgoing),
-        clientError: (err, socket) => app.clientError(err, socket),
-        host: adminConfig.host,
-        port: adminConfig.port,
-        logger,
-        name: 'admin',
-        timeouts: {
-          headersMs: config.http.headersTimeout,
-          requestMs: config.http.requestTimeout,
-          keepAliveMs: config.http.keepAliveTimeout,
-        },
-      })
-    ).server;
+    (await startHttpServer({
+      // `http` needs a restart to change, so every app of this process has an admin listener.
+      listener: (incoming, outgoing) => app.adminListener?.(incoming, outgoing),
+      clientError: (err, socket) => app.clientError(err, socket),
+      connect: (incoming, socket) => app.adminConnect(incoming, socket),
+      host: adminConfig.host,
+      port: adminConfig.port,
+      logger,
+      name: 'admin',
+      timeouts: {
+        headersMs: config.http.headersTimeout,
+        requestMs: config.http.requestTimeout,
+        keepAliveMs: config.http.keepAliveTimeout,
+      },
+    }));
+  if (adminServer) adminBound.port = adminServer.port;
+  const admin = adminServer?.server;
   logger.info(
     { routes: config.routes.length, rr: config.rr.enabled, configPath },
     'configuration loaded',
@@ -147,7 +152,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   let running = config;
   const onReload = (): void => {
     void reload(configPath, running, logger, (next) => {
-      app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics });
+      app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics, adminPort });
       running = next;
     });
   };

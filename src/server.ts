@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer } from 'node:http';
-import type { RequestListener, Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import type { Lifecycle } from './http/lifecycle.js';
@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   listener: RequestListener;
   /** What answers a request Node's parser refuses (instead of Node's bare status line). */
   clientError: (err: NodeJS.ErrnoException, socket: Duplex) => void;
+  /** What answers CONNECT, which Node would otherwise drop without a word. */
+  connect?: ((incoming: IncomingMessage, socket: Duplex) => void) | undefined;
   host: string;
   port: number;
   logger: Logger;
@@ -46,6 +48,7 @@ export interface RunningServer {
 export async function startHttpServer({
   listener,
   clientError,
+  connect,
   host,
   port,
   logger,
@@ -67,6 +70,9 @@ export async function startHttpServer({
     ? createHttpsServer({ ...serverOptions, ...tls }, listener)
     : createServer(serverOptions, listener);
   server.on('clientError', clientError);
+  // An Expect other than 100-continue goes to the listener, which answers it as a problem.
+  server.on('checkExpectation', listener);
+  if (connect) server.on('connect', connect);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {

@@ -7,6 +7,7 @@ import { subjectProblem } from '../subject.js';
 const PATH_PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\{[^}]*\})?/g;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LITERAL_SEGMENT = /^[\w!$&'()+,;=@~.-]*$/;
 
 /** A parsed path template. */
 export interface PathTemplate {
@@ -33,6 +34,11 @@ export function parsePathTemplate(source: string): PathTemplate | string {
   for (const segment of source.split('/').slice(1)) {
     if (!segment.startsWith(':')) {
       if (segment.includes(':')) return `segment '${segment}': a parameter must be a whole segment`;
+      // Requests are routed on their normalised path (http/target.ts): a literal that
+      // normalisation would change could never match.
+      if (!LITERAL_SEGMENT.test(segment) || segment === '.' || segment === '..') {
+        return `segment '${segment}': write literal segments as plain path characters (letters, digits, - . _ ~ ! $ & ' ( ) + , ; = @), without %-escapes or dot segments`;
+      }
       continue;
     }
     const match = /^:([A-Za-z_][A-Za-z0-9_]*)(?:\{(.+)\})?$/.exec(segment);

@@ -2,7 +2,7 @@
  * The gateway's HTTP side for one config: the route tables of the main listener and of the optional
  * admin listener, and the dispatcher that serves each (dispatcher.ts).
  */
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -10,9 +10,9 @@ import type { Metrics } from '../metrics.js';
 import { InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import { createAuthorizer } from './auth.js';
-import { createClientErrorHandler } from './client-error.js';
+import { createClientErrorHandler, createConnectHandler } from './client-error.js';
 import { createCors } from './cors.js';
-import { createDispatcher } from './dispatcher.js';
+import { createDispatcher, serverMethods } from './dispatcher.js';
 import { createExchanges } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
 import { healthRoutes } from './health.js';
@@ -35,6 +35,8 @@ export interface AppOptions {
   openApi: OpenApiDocument;
   /** Prometheus metrics, served on `/metrics` when `metrics.enabled`. */
   metrics: Metrics;
+  /** The port the admin listener is bound to, once it is (`http.admin.port` may be 0). */
+  adminPort?: () => number | undefined;
 }
 
 /** One config's HTTP side. */
@@ -45,6 +47,10 @@ export interface GatewayApp {
   adminListener: RequestListener | undefined;
   /** Answers what Node's parser refuses, on either listener (client-error.ts). */
   clientError: (err: NodeJS.ErrnoException, socket: Duplex) => void;
+  /** Answers CONNECT on the main listener (client-error.ts). */
+  connect: (incoming: IncomingMessage, socket: Duplex) => void;
+  /** The same on the admin listener. */
+  adminConnect: (incoming: IncomingMessage, socket: Duplex) => void;
   /** The rows of each table, in precedence order, for tests and diagnostics. */
   tables: { main: readonly RouteEntry[]; admin: readonly RouteEntry[] | undefined };
 }
@@ -60,23 +66,25 @@ export function createApp({
   logger,
   openApi,
   metrics,
+  adminPort,
 }: AppOptions): GatewayApp {
+  const { admin } = config.http;
   const routes = compileRoutes(config);
   const deps: ForwardDeps = { nats, authorize: createAuthorizer(config) };
   const exchanges = createExchanges({ config, lifecycle, metrics, logger });
   const cors = createCors(config.http.cors);
-  const { admin } = config.http;
 
   const endpointPaths = ['/healthz', '/readyz', '/openapi.json'];
   if (config.metrics.enabled) endpointPaths.push('/metrics');
-  const doc = mergeRoutes(openApi, config, routes, {
-    paths: endpointPaths,
-    adminUrl: admin && `http://${admin.host}:${admin.port}`,
-  });
+  const buildDoc = (): ReturnType<typeof mergeRoutes> =>
+    mergeRoutes(openApi, config, routes, {
+      paths: endpointPaths,
+      admin: admin && { host: admin.host, port: adminPort?.() ?? admin.port },
+    });
   const endpoints: RouteEntry[] = [
     ...healthRoutes(nats, lifecycle),
     ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
-    openApiRoute(doc),
+    openApiRoute(buildDoc),
   ];
   // Mapped routes before /rr: they take precedence over it.
   const natsRoutes: RouteEntry[] = [
@@ -85,8 +93,9 @@ export function createApp({
   ];
   const main = admin ? natsRoutes : [...endpoints, ...natsRoutes];
 
+  const mainTable = new RouteTable(main);
   const listener = createDispatcher({
-    table: new RouteTable(main),
+    table: mainTable,
     exchanges,
     cors,
     explainMiss(path) {
@@ -95,10 +104,11 @@ export function createApp({
     },
     logger,
   });
+  const adminTable = new RouteTable(endpoints);
   const adminListener =
     admin &&
     createDispatcher({
-      table: new RouteTable(endpoints),
+      table: adminTable,
       exchanges,
       cors: undefined,
       explainMiss: (path) => new RouteNotFoundError(path),
@@ -108,6 +118,8 @@ export function createApp({
     listener,
     adminListener,
     clientError: createClientErrorHandler(exchanges),
+    connect: createConnectHandler(exchanges, serverMethods(mainTable, cors !== undefined)),
+    adminConnect: createConnectHandler(exchanges, serverMethods(adminTable, false)),
     tables: { main, admin: admin && endpoints },
   };
 }

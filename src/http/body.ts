@@ -5,8 +5,7 @@ import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 /**
  * Collects the body, failing with {@link PayloadTooLargeError} as soon as it passes `limitBytes` —
  * at once when `Content-Length` says so, without reading. What is left unread is discarded after
- * the response (on the direct path by {@link discardUnreadBody}, else by the Hono adapter), so
- * the caller still sees the 413.
+ * the response by {@link discardUnreadBody} (dispatcher.ts), so the caller still sees the 413.
  */
 export function readBody(incoming: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = incoming.headers['content-length'];
@@ -59,7 +58,7 @@ const DISCARD_MAX_MS = 500;
 /**
  * Reads and throws away the rest of a body the answer did not need, so that the connection can
  * carry the caller's next request; a caller still sending after 64 MiB or 500 ms loses the
- * connection instead. The Hono adapter does the same for the requests it serves.
+ * connection instead.
  */
 export function discardUnreadBody(incoming: IncomingMessage): void {
   if (incoming.readableEnded || incoming.destroyed) return;

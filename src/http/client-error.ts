@@ -1,15 +1,19 @@
 /**
- * Requests Node's HTTP parser refuses before they become requests (a malformed request line or
- * header, a header block over 16 KiB, a request that did not arrive within `http.requestTimeout`).
- * Node would answer them with a bare status line; they get the same treatment as every other
- * answer: a problem document with an `X-Request-Id`, an access-log line and a metric sample.
+ * What never reaches a route: requests Node's HTTP parser refuses (a malformed request line or
+ * header, a header block over 16 KiB, a request that did not arrive within `http.requestTimeout`)
+ * and CONNECT, which Node hands out as a raw socket. Node would answer with a bare status line or
+ * nothing; they get the same treatment as every other answer: a problem document with an
+ * `X-Request-Id`, an access-log line and a metric sample.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { UnparsableRequestError } from '../errors.js';
+import { MethodNotAllowedError, UnparsableRequestError } from '../errors.js';
+import type { GatewayError } from '../errors.js';
 import type { Exchanges } from './exchange.js';
 import { PROBLEM_TYPES, problemBody, toProblem } from './problem.js';
+import { sendProblem } from './send.js';
 
 /** What logs and metrics call a request that never got as far as a route. */
 export const UNPARSED_ROUTE = 'unparsed';
@@ -19,40 +23,80 @@ export function createClientErrorHandler(
   exchanges: Exchanges,
 ): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return function answerClientError(err, socket) {
+    const inFlight = exchanges.onSocket(socket);
+    if (inFlight) {
+      // The request being answered on this connection is cut short (it timed out, or what
+      // followed it on the connection is garbage): it answers, and records, for the connection.
+      if (!inFlight.outgoing.headersSent && socket.writable && err.code !== 'ECONNRESET') {
+        const problem = toProblem(unparsable(err));
+        if (!inFlight.closeConnection) problem.headers.push(['Connection', 'close']);
+        sendProblem(inFlight, problem);
+        // Node's parser is done with this connection: end it once the answer is out.
+        inFlight.outgoing.once('finish', () => endExchange(inFlight.incoming, socket, err));
+      } else {
+        endExchange(inFlight.incoming, socket, err);
+      }
+      return;
+    }
     // Nobody is left to answer (Node does the same).
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    const problem = toProblem(unparsable(err));
-    const requestId = randomUUID();
-    const body = problemBody(problem, requestId);
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
-        'Content-Type: application/problem+json\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Request-Id: ${requestId}\r\n` +
-        // What comes after a request the parser lost track of cannot be trusted to be a request.
-        'Connection: close\r\n\r\n' +
-        body,
-    );
-    exchanges.record(
-      {
-        requestId,
-        method: 'other',
-        path: '',
-        route: UNPARSED_ROUTE,
-        subject: undefined,
-        clientIp: (socket as { remoteAddress?: string }).remoteAddress ?? '',
-        status: problem.status,
-        durationMs: 0,
-      },
-      PROBLEM_TYPES[problem.slug].outcome,
-    );
+    answerRaw(exchanges, socket, unparsable(err), 'other');
   };
 }
 
-function unparsable(err: NodeJS.ErrnoException): UnparsableRequestError {
+/**
+ * Closes the connection and ends the request's body with the error: without a parser, Node tells
+ * the request nothing, and a handler still reading the body would wait for ever.
+ */
+function endExchange(incoming: IncomingMessage, socket: Duplex, err: Error): void {
+  socket.destroy();
+  if (!incoming.complete) incoming.destroy(err);
+}
+
+/** The `connect` listener: the gateway is no proxy, so CONNECT is a 405 like any other method. */
+export function createConnectHandler(
+  exchanges: Exchanges,
+  allow: readonly string[],
+): (incoming: IncomingMessage, socket: Duplex) => void {
+  return function answerConnect(incoming, socket) {
+    answerRaw(exchanges, socket, new MethodNotAllowedError('CONNECT', allow), 'CONNECT');
+  };
+}
+
+/** Writes a problem straight to a socket that has no response object, closes it, and records it. */
+function answerRaw(exchanges: Exchanges, socket: Duplex, err: GatewayError, method: string): void {
+  const problem = toProblem(err);
+  const requestId = randomUUID();
+  const body = problemBody(problem, requestId);
+  let head = `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n`;
+  for (const [name, value] of problem.headers) head += `${name}: ${value}\r\n`;
+  socket.end(
+    `${head}Content-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      // What comes after a request the parser lost track of cannot be trusted to be a request.
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  exchanges.record(
+    {
+      requestId,
+      method,
+      path: '',
+      route: UNPARSED_ROUTE,
+      subject: undefined,
+      clientIp: (socket as { remoteAddress?: string }).remoteAddress ?? '',
+      status: problem.status,
+      durationMs: 0,
+    },
+    PROBLEM_TYPES[problem.slug].outcome,
+  );
+}
+
+function unparsable(err: NodeJS.ErrnoException): GatewayError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return new UnparsableRequestError(
@@ -64,6 +108,13 @@ function unparsable(err: NodeJS.ErrnoException): UnparsableRequestError {
       return new UnparsableRequestError(
         'incomplete-request',
         'the request did not arrive in time',
+        { cause: err },
+      );
+    case 'HPE_INVALID_URL':
+      // Spaces, control characters and non-ASCII bytes: refused by Node before target.ts sees them.
+      return new UnparsableRequestError(
+        'invalid-target',
+        'the request target holds a character that must be percent-encoded',
         { cause: err },
       );
     default:

@@ -5,7 +5,7 @@
  */
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
-import { InvalidTargetError, MethodNotAllowedError } from '../errors.js';
+import { ExpectationFailedError, InvalidTargetError, MethodNotAllowedError } from '../errors.js';
 import type { GatewayError } from '../errors.js';
 import { discardUnreadBody } from './body.js';
 import type { Exchange, RoutedExchange } from './context.js';
@@ -33,20 +33,23 @@ export function createDispatcher({
   logger,
 }: DispatcherOptions): RequestListener {
   // `OPTIONS *` asks what the server supports (RFC 9110 §9.3.7).
-  const serverAllow = [
-    ...new Set([...table.entries.flatMap((e) => e.methods), 'HEAD', 'OPTIONS']),
-  ].join(', ');
+  const serverAllow = serverMethods(table, cors !== undefined).join(', ');
 
   function route(exchange: Exchange): Promise<void> | void {
-    if (cors?.(exchange) === true) return;
-    const { target } = exchange;
+    const { target, incoming } = exchange;
     if (target instanceof InvalidTargetError) throw target;
+    // Node hands requests with another Expect here rather than answering a bare 417.
+    const { expect } = incoming.headers;
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+      throw new ExpectationFailedError(expect);
+    }
+    if (cors?.(exchange) === true) return;
     if (target.asterisk) {
       exchange.route = '*';
       send(exchange, 204, [['Allow', serverAllow]], null);
       return;
     }
-    const method = exchange.incoming.method ?? 'GET';
+    const method = incoming.method ?? 'GET';
     const found = table.match(method, target.path);
     if (found.entry === undefined) {
       if (found.template === undefined) throw explainMiss(target.path);
@@ -72,4 +75,12 @@ export function createDispatcher({
   return function handleRequest(incoming, outgoing) {
     void exchanges.run(exchanges.open(incoming, outgoing), dispatch);
   };
+}
+
+/** The methods a table serves, as `OPTIONS *` and a refused CONNECT report them. */
+export function serverMethods(table: RouteTable, corsPreflights: boolean): string[] {
+  const methods = new Set(table.entries.flatMap((e) => e.methods));
+  if (methods.has('GET')) methods.add('HEAD');
+  if (corsPreflights) methods.add('OPTIONS');
+  return [...methods];
 }

@@ -16,6 +16,10 @@ import type { Lifecycle } from './lifecycle.js';
 import { requestIdFrom } from './request-id.js';
 import { parseTarget } from './target.js';
 
+const CURRENT_EXCHANGE = Symbol('exchange in flight');
+/** A socket that carries, while a request on it is handled, that request's exchange. */
+type ExchangeSocket = object & { [CURRENT_EXCHANGE]?: Exchange | undefined };
+
 /** What {@link createExchanges} needs. */
 export interface ExchangesOptions {
   config: Config;
@@ -33,6 +37,8 @@ export interface Exchanges {
    * access-log line. `handle` answers every failure itself; it never rejects.
    */
   run(exchange: Exchange, handle: (exchange: Exchange) => Promise<void>): Promise<void>;
+  /** The exchange in flight on `socket`, if any: the first one not yet finished. */
+  onSocket(socket: object): Exchange | undefined;
   /**
    * Counts and logs an answer given without an exchange: a request Node's parser refused
    * (client-error.ts). Same metric and log line as every other request.
@@ -81,8 +87,11 @@ export function createExchanges({
 
   return {
     record,
+    onSocket(socket) {
+      return (socket as ExchangeSocket)[CURRENT_EXCHANGE];
+    },
     open(incoming, outgoing) {
-      return {
+      const exchange: Exchange = {
         incoming,
         outgoing,
         startedMs: performance.now(),
@@ -95,6 +104,11 @@ export function createExchanges({
         extraHeaders: [],
         clientIp: clientAddress(incoming, trustProxy),
       };
+      // A pipelined request waits behind the one in flight; the first one is what a parser error
+      // on the connection interrupts (client-error.ts).
+      const socket = incoming.socket as ExchangeSocket;
+      socket[CURRENT_EXCHANGE] ??= exchange;
+      return exchange;
     },
     admitToNats() {
       // The request asking is already counted.
@@ -108,9 +122,11 @@ export function createExchanges({
         } finally {
           lifecycle.requestFinished();
         }
+        const socket = exchange.incoming.socket as ExchangeSocket;
+        if (socket[CURRENT_EXCHANGE] === exchange) socket[CURRENT_EXCHANGE] = undefined;
         finish(exchange);
       } catch (err) {
-        // Nobody awaits the direct path's run: a rejection here would end the process.
+        // Nobody awaits a request's run (dispatcher.ts): a rejection here would end the process.
         logger.error({ requestId: exchange.requestId, err }, 'unexpected error around a request');
       }
     },

@@ -37,8 +37,8 @@ const BODYLESS = new Set(['GET', 'DELETE']);
 export interface GatewayEndpoints {
   /** Templates of the endpoints served (`/healthz`, `/metrics`, …). */
   paths: readonly string[];
-  /** The admin listener's URL when they are served there rather than on the main listener. */
-  adminUrl?: string | undefined;
+  /** The admin listener's address when they are served there rather than on the main listener. */
+  admin?: { host: string; port: number } | undefined;
 }
 
 /**
@@ -56,8 +56,7 @@ export function mergeRoutes(
   for (const [path, item] of Object.entries(doc.paths)) {
     if (!isGatewayEndpoint(item)) continue;
     if (!endpoints.paths.includes(path)) delete doc.paths[path];
-    else if (endpoints.adminUrl)
-      item.servers = [{ url: endpoints.adminUrl, description: 'admin listener' }];
+    else if (endpoints.admin) item.servers = [adminServer(endpoints.admin)];
   }
   for (const route of routes) {
     const item = (doc.paths[route.path.openApiPath] ??= {
@@ -79,21 +78,38 @@ export function mergeRoutes(
   return doc;
 }
 
+/** An OpenAPI server object for the admin listener; a wildcard address leaves the host to the reader. */
+function adminServer({ host, port }: { host: string; port: number }): Record<string, unknown> {
+  const description = 'admin listener';
+  if (host === '0.0.0.0' || host === '::' || host === '') {
+    return {
+      url: `http://{host}:${port}`,
+      description,
+      variables: { host: { default: 'localhost', description: "the gateway's host name" } },
+    };
+  }
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, description };
+}
+
 /** The base document tags the gateway's own endpoints `operations`. */
 function isGatewayEndpoint(item: Record<string, unknown>): boolean {
   const get = item.get as { tags?: unknown } | undefined;
   return Array.isArray(get?.tags) && get.tags.includes('operations');
 }
 
-/** The `/openapi.json` row of the route table, serving a document built once per config. */
-export function openApiRoute(doc: OpenApiDocument): RouteEntry {
-  const json = JSON.stringify(doc);
+/**
+ * The `/openapi.json` row of the route table. The document is built on the first request, once
+ * every listener is bound (the admin listener's port may have been 0), then kept for the config.
+ */
+export function openApiRoute(build: () => OpenApiDocument): RouteEntry {
+  let json: string | undefined;
   return {
     template: '/openapi.json',
     pattern: '/openapi.json',
     methods: ['GET'],
     kind: 'gateway',
     handle(exchange) {
+      json ??= JSON.stringify(build());
       sendJson(exchange, 200, json);
     },
   };

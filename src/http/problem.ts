@@ -23,6 +23,11 @@ export const PROBLEM_TYPES = {
   'subject-forbidden': { status: 403, title: 'Subject not allowed', outcome: Outcome.rejected },
   'not-found': { status: 404, title: 'Not found', outcome: Outcome.rejected },
   'method-not-allowed': { status: 405, title: 'Method not allowed', outcome: Outcome.rejected },
+  'expectation-failed': {
+    status: 417,
+    title: 'Expectation failed',
+    outcome: Outcome.rejected,
+  },
   'incomplete-request': {
     status: 408,
     title: 'Request not received in time',

@@ -25,7 +25,7 @@ export interface RouteEntry {
   readonly methods: readonly string[];
   /**
    * `gateway` for the gateway's own endpoints (health, metrics, OpenAPI), `nats` for routes that
-   * reach NATS: only those count against `http.maxInFlight`.
+   * reach NATS: only those are refused past `http.maxInFlight` (every request is counted in it).
    */
   readonly kind: 'gateway' | 'nats';
   readonly handle: RouteHandler;

@@ -4,11 +4,12 @@
  * request's record, so a path means one thing wherever it is looked at.
  *
  * The normalisation, in order:
- * 1. The absolute form (`http://host/p?q`) keeps its path and query; the host is ignored. `*` is
- *    accepted for OPTIONS only. Anything else must start with `/`.
+ * 1. The absolute form (`http://host/p?q`, http or https, no userinfo) keeps its path and query;
+ *    the host is ignored. `*` is accepted for OPTIONS only. Anything else must start with `/`.
  * 2. The path may hold only RFC 3986 path characters (unreserved, sub-delims, `:`, `@`, `/`) and
- *    `%XX` escapes: a `\`, a space, `"`, `<`, `>`, `{`, `|` or a non-ASCII byte is refused rather
- *    than guessed at (WHATWG URL parsers turn `\` into `/`; others do not).
+ *    `%XX` escapes: a `\`, `"`, `<`, `>`, `{` or `|` is refused rather than guessed at (WHATWG URL
+ *    parsers turn `\` into `/`; others do not). Node's parser refuses spaces, control characters
+ *    and non-ASCII bytes first; client-error.ts answers those with the same problem.
  * 3. Escapes of unreserved characters (`%65` → `e`) are decoded and the others upper-cased (RFC 3986
  *    §6.2.2); a `%` not followed by two hex digits is refused.
  * 4. Dot segments are removed (RFC 3986 §5.2.4): `/rr/a/../b` is `/rr/b`.
@@ -32,7 +33,8 @@ const PLAIN_PATH = /^\/[\w!$&'()*+,;=:@~./-]*$/;
 const PATH_CHARS = /^[\w!$&'()*+,;=:@~%./-]*$/;
 const QUERY_CHARS = /^[!-"$-~]*$/;
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
-const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+// RFC 9110 §4.2: http and https URIs; userinfo is refused (§4.2.4).
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#@]*(?=[/?]|$)/i;
 const ESCAPE = /%(?:([0-9A-Fa-f]{2})|)/g;
 const UNRESERVED = /[\w.~-]/;
 
@@ -55,7 +57,11 @@ export function parseTargetString(raw: string, method: string): RequestTarget | 
   }
   if (!target.startsWith('/')) {
     const authority = ABSOLUTE_FORM.exec(target);
-    if (authority === null) return new InvalidTargetError("the target must start with '/'");
+    if (authority === null) {
+      return new InvalidTargetError(
+        "the target must be a path starting with '/', or an http(s) URI without user information",
+      );
+    }
     target = target.slice(authority[0].length);
     if (!target.startsWith('/')) target = `/${target}`;
   }

@@ -3,13 +3,15 @@
  * its target, one route table and one treatment (problem+json, X-Request-Id, a log line, a metric).
  * Raw sockets where a client library would normalise the request.
  */
+import { connect } from 'node:net';
+import type { Msg } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import type { Gateway, LogLine } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
 import { rawHeader, rawRequest } from '../helpers/raw-http.js';
 import type { RawResponse } from '../helpers/raw-http.js';
-import { headerPairs } from '../helpers/responders.js';
+import { headerPairs, respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `door${process.pid}`;
@@ -18,9 +20,15 @@ const stack = useStack({
   gateways: [
     { routes },
     { routes, http: { admin: { host: '127.0.0.1', port: 0 } } },
-    { metrics: { enabled: false } },
+    { metrics: { enabled: false }, http: { requestTimeout: '1s', headersTimeout: '1s' } },
+    { http: { cors: { origins: ['https://app.example'] } } },
   ],
 });
+
+/** Answers `subject` with `handler` until the test ends. */
+async function respondWith(subject: string, handler: (msg: Msg) => void): Promise<void> {
+  stack.afterThisTest(await respond(stack.nc, subject, handler));
+}
 
 /** The access-log line of the response's request id. */
 function logLineOf(gateway: Gateway, requestId: string): Promise<LogLine> {
@@ -134,18 +142,101 @@ describe('request targets', () => {
     expect((await send(`${gw.url}/readyz`, { method: 'GET' })).status).toBe(200);
   });
 
+  it('answers a malformed target with 400 even as a CORS preflight', async () => {
+    const cors = stack.gateways[3]!;
+    const requestId = expectProblem(
+      await rawRequest(
+        cors.port,
+        'OPTIONS /rr/a\\b HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n' +
+          'Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n',
+      ),
+      400,
+      'invalid-target',
+    );
+    expect(await logLineOf(cors, requestId)).toMatchObject({ status: 400 });
+  });
+
+  it('refuses a non-ASCII byte in the target as invalid-target, like a backslash', async () => {
+    const res = await rawRequest(
+      stack.gateway.port,
+      'POST /rr/caf\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    expectProblem(res, 400, 'invalid-target');
+  });
+
+  it('answers an unknown Expect with a 417 problem, and CONNECT with a 405 problem', async () => {
+    const gw = stack.gateway;
+    const expectation = await rawRequest(
+      gw.port,
+      `POST /rr/${P}.x HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    const id = expectProblem(expectation, 417, 'expectation-failed');
+    expect(await logLineOf(gw, id)).toMatchObject({ path: `/rr/${P}.x`, status: 417 });
+    const connect = await rawRequest(
+      gw.port,
+      'CONNECT gw.example:443 HTTP/1.1\r\nHost: gw.example:443\r\n\r\n',
+    );
+    const connectId = expectProblem(connect, 405, 'method-not-allowed');
+    expect(rawHeader(connect, 'allow')[0]).toContain('POST');
+    expect(await logLineOf(gw, connectId)).toMatchObject({ route: 'unparsed', status: 405 });
+  });
+
+  it('answers a request cut short by garbage behind it once, with its own id, not twice', async () => {
+    const gw = stack.gateway;
+    await stack.record(`${P}.slowish`, () => 'late');
+    const res = await rawRequest(
+      gw.port,
+      `POST /rr/${P}.never?timeout=2s HTTP/1.1\r\nHost: x\r\nX-Request-Id: cut-short\r\nContent-Length: 0\r\n\r\nBOGUS\r\n\r\n`,
+    );
+    // One response on the wire: the problem for the request in flight, under its id.
+    expect(res.raw.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1);
+    expect(expectProblem(res, 400, 'bad-request')).toBe('cut-short');
+    await logLineOf(gw, 'cut-short');
+    expect(gw.logs.filter((l) => l.msg === 'request' && l.requestId === 'cut-short')).toHaveLength(
+      1,
+    );
+  });
+
+  it('never writes a problem into a response already on its way', async () => {
+    const subject = `${P}.streaming`;
+    await respondWith(subject, (msg) => {
+      msg.respond('first chunk');
+      // The rest never comes: the stream is open when the garbage arrives.
+    });
+    const socket = connect({ port: stack.gateway.port, host: '127.0.0.1' });
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(
+      `POST /rr/${subject}?replies=stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`,
+    );
+    await expect.poll(() => Buffer.concat(received).toString()).toContain('first chunk');
+    socket.write('BOGUS\r\n\r\n');
+    await closed;
+    const raw = Buffer.concat(received).toString('latin1');
+    expect(raw.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
+    expect(raw).not.toContain('problem+json');
+  });
+
+  it("answers a body that never finishes with one 408 under the caller's id", async () => {
+    const slow = stack.gateways[2]!;
+    const res = await rawRequest(
+      slow.port,
+      `POST /rr/${P}.x HTTP/1.1\r\nHost: x\r\nX-Request-Id: trickle\r\nContent-Length: 10\r\n\r\nab`,
+    );
+    expect(expectProblem(res, 408, 'incomplete-request')).toBe('trickle');
+    const line = await logLineOf(slow, 'trickle');
+    expect(line).toMatchObject({ route: '/rr/{subject}', status: 408 });
+    expect(slow.logs.filter((l) => l.msg === 'request' && l.status === 408)).toHaveLength(1);
+  });
+
   it('answers OPTIONS * with the methods the gateway serves', async () => {
     const res = await rawRequest(
       stack.gateway.port,
       'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
     );
     expect(res.status).toBe(204);
-    expect(rawHeader(res, 'allow')[0]?.split(', ').sort()).toEqual([
-      'GET',
-      'HEAD',
-      'OPTIONS',
-      'POST',
-    ]);
+    expect(rawHeader(res, 'allow')[0]?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
   });
 });
 
@@ -218,7 +309,8 @@ describe('the gateway endpoints', () => {
     const doc = (await send(`${admin}/openapi.json`, { method: 'GET' })).json<{
       paths: Record<string, { servers?: Array<{ url: string }> }>;
     }>();
-    expect(doc.paths['/healthz']?.servers?.[0]?.url).toBe('http://127.0.0.1:0');
+    // The port it is bound to, not the 0 it was configured with.
+    expect(doc.paths['/healthz']?.servers?.[0]?.url).toBe(admin);
     expect(doc.paths['/rr/{subject}']?.servers).toBeUndefined();
     expect(doc.paths['/things/{id}']).toBeDefined();
   });

@@ -56,6 +56,8 @@ describe('parseTargetString', () => {
     ['a fragment', '/rr/a#b'],
     ['no leading slash', 'rr/a'],
     ['an authority form', 'gw.example:443'],
+    ['another scheme', 'ftp://gw.example/rr/a'],
+    ['user information', 'http://user:pw@gw.example/rr/a'],
     ['a control character in the query', '/rr/a?x=\u0001'],
   ])('refuses %s', (_name, raw) => {
     expect(parseTargetString(raw, 'POST')).toBeInstanceOf(InvalidTargetError);

@@ -23,6 +23,12 @@ describe('parsePathTemplate', () => {
     ['/users/:1d', "':name'"],
     ['/users/:id{[}', 'invalid regex'],
     ['/users?x', '?'],
+    ['/%7Euser', 'plain path characters'],
+    ['/a%2fb', 'plain path characters'],
+    ['/x/./y', 'dot segments'],
+    ['/x/../y', 'dot segments'],
+    ['/caf\u00e9', 'plain path characters'],
+    ['/a|b', 'plain path characters'],
   ])('refuses %j', (path, reason) => {
     expect(parsePathTemplate(path)).toContain(reason);
   });
