@@ -17,6 +17,7 @@ export const Outcome = {
   rejected: 'rejected',
   unauthorized: 'unauthorized',
   badReply: 'bad_reply',
+  cut: 'cut',
   error: 'error',
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
@@ -45,6 +46,8 @@ export interface Metrics {
   countReconnect(): void;
   /** Counts a reply that arrived after its request gave up. */
   countLateReply(): void;
+  /** Counts a stream the gateway cut short, by reason. */
+  countStreamCut(reason: string): void;
 }
 
 /** Creates a registry with the gateway's metrics and Node's default process metrics. */
@@ -87,6 +90,12 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     help: 'Times the NATS connection was re-established after a loss.',
     registers: [registry],
   });
+  const streamCuts = new Counter({
+    name: 'nhg_stream_cuts_total',
+    help: 'Streamed answers the gateway cut short (the caller sees an incomplete body), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const lateReplies = new Counter({
     name: 'nhg_nats_late_replies_total',
     help: 'Replies that arrived after their request gave up (timed out or the caller left); never delivered.',
@@ -115,6 +124,9 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     },
     countLateReply() {
       lateReplies.inc();
+    },
+    countStreamCut(reason) {
+      streamCuts.inc({ reason });
     },
   };
 }

@@ -22,10 +22,14 @@ export interface OutboundRequest {
   onCancel?: ((cancel: () => void) => void) | undefined;
 }
 
-/** The first reply to a request. */
+/** A reply to a request. */
 export interface Reply {
   payload: Uint8Array;
   headers: HeaderList;
+  /** The reply's own reply subject: a stream chunk that wants an acknowledgement (flow control). */
+  replyTo?: string | undefined;
+  /** Set on a gathered reply whose header block could not be read; its headers are then empty. */
+  malformed?: boolean | undefined;
 }
 
 /** When a gather stops (the NATS request-many strategies); whichever comes first. */
@@ -38,12 +42,14 @@ export interface GatherOptions {
   stallMs?: number | undefined;
   /** A stream: an empty message without headers ends it (and is not a reply). */
   endOnEmpty?: boolean | undefined;
+  /** Stop before the replies' bytes (payload and headers) would pass this many. */
+  maxBytes?: number | undefined;
 }
 
 /** How a gather or stream ended. */
 export interface GatherResult {
   count: number;
-  reason: 'max' | 'wait' | 'stall' | 'end';
+  reason: 'max' | 'wait' | 'stall' | 'bytes' | 'end';
 }
 
 /** What the HTTP side needs from NATS. */
@@ -59,6 +65,11 @@ export interface RequestReply {
     options: GatherOptions,
     onReply: (reply: Reply) => void,
   ): Promise<GatherResult>;
+  /**
+   * Publishes an empty message to `subject`: the acknowledgement a stream chunk asked for. Dropped
+   * silently when it cannot be sent (the responder's window then runs dry and the stream stalls).
+   */
+  acknowledge(subject: string): void;
   /** Whether a request made now can reach NATS (connected, answering, not draining). */
   readonly available: boolean;
   /** Largest payload plus headers the connected server accepts, in bytes (0 before the first connect). */

@@ -21,7 +21,10 @@ export interface EffectivePolicy {
     waitMs: number | undefined;
     stallMs: number | undefined;
     maxReplies: number;
+    maxBytes: number;
   };
+  /** Streams: the slow-consumer budget and the write timeout. */
+  stream: { maxBufferBytes: number; writeTimeoutMs: number };
 }
 
 /** The policy for `route`, or for `/rr` when `route` is undefined. */
@@ -42,6 +45,11 @@ export function effectivePolicy(config: Config, route?: RouteConfig): EffectiveP
       waitMs: route?.gather?.wait,
       stallMs: route?.gather?.stall,
       maxReplies: config.requests.maxReplies,
+      maxBytes: route?.gather?.maxBytes ?? config.requests.maxGatherBytes,
+    },
+    stream: {
+      maxBufferBytes: config.requests.maxStreamBuffer,
+      writeTimeoutMs: config.requests.streamWriteTimeout,
     },
   };
 }

@@ -28,6 +28,23 @@ const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return ms;
 });
 
+const SIZE_UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
+/** A size in bytes: a whole number, or `64KiB`, `16MiB`, `1GiB`. */
+const byteSize = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const match = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(String(value).trim());
+  const bytes = match
+    ? Number(match[1]) * SIZE_UNITS[(match[2] ?? 'B') as keyof typeof SIZE_UNITS]
+    : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${value}' is not a size (use whole bytes, or 64KiB, 16MiB, 1GiB)`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 const subjectPattern = z.string().superRefine((pattern, ctx) => {
   const problem = patternProblem(pattern);
   if (problem) ctx.addIssue({ code: 'custom', message: `'${pattern}': ${problem}` });
@@ -168,6 +185,12 @@ const RequestsSchema = z
     maxTimeout: durationMs.default(30_000),
     /** The most replies one gather (`?replies=all`) may collect. */
     maxReplies: z.number().int().min(1).default(1_000),
+    /** A gather stops before its replies' bytes would pass this (`X-Gather-End: bytes`). */
+    maxGatherBytes: byteSize.default(16 * 1024 * 1024),
+    /** What a stream without acknowledgements may hold for a slow caller before it is cut. */
+    maxStreamBuffer: byteSize.default(8 * 1024 * 1024),
+    /** A stream whose caller takes nothing for this long, with bytes waiting, is cut. */
+    streamWriteTimeout: durationMs.default(30_000),
   })
   .refine((r) => r.timeout <= r.maxTimeout, {
     message: 'timeout must not exceed maxTimeout',
@@ -239,6 +262,8 @@ const RouteSchema = z.strictObject({
       max: z.number().int().min(1).optional(),
       wait: durationMs.optional(),
       stall: durationMs.optional(),
+      /** Overrides requests.maxGatherBytes for this route. */
+      maxBytes: byteSize.optional(),
     })
     .optional(),
   /** Overrides keys of the top-level header policy for this route. */

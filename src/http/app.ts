@@ -6,6 +6,7 @@ import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
 import { InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
@@ -70,7 +71,18 @@ export function createApp({
 }: AppOptions): GatewayApp {
   const { admin } = config.http;
   const routes = compileRoutes(config);
-  const deps: ForwardDeps = { nats, authorize: createAuthorizer(config) };
+  const deps: ForwardDeps = {
+    nats,
+    authorize: createAuthorizer(config),
+    onStreamCut(exchange, reason) {
+      exchange.outcome = Outcome.cut;
+      metrics.countStreamCut(reason);
+      logger.warn(
+        { requestId: exchange.requestId, subject: exchange.subject, reason },
+        'stream cut short',
+      );
+    },
+  };
   const exchanges = createExchanges({ config, lifecycle, metrics, logger });
   const cors = createCors(config.http.cors);
 

@@ -16,7 +16,8 @@ import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
 import { answerGather, gatherOptions, streamStallMs } from './gather.js';
 import { answerStream } from './stream.js';
-import type { RoutedExchange } from './context.js';
+import type { Exchange, RoutedExchange } from './context.js';
+import type { CutReason, StreamOutOptions } from './stream-out.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
 import { requestBudgetMs } from './deadline.js';
@@ -27,6 +28,8 @@ export interface ForwardDeps {
   nats: RequestReply;
   /** Present when API keys are configured. */
   authorize: Authorizer | undefined;
+  /** Logs and counts a stream the gateway cut short. */
+  onStreamCut: (exchange: Exchange, reason: CutReason) => void;
 }
 
 /** Where and how to forward one request. */
@@ -54,7 +57,7 @@ const TIMEOUT_MS_HEADER = `${CONTEXT_HEADER_PREFIX}Timeout-Ms`;
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
   exchange: RoutedExchange,
-  { nats, authorize }: ForwardDeps,
+  { nats, authorize, onStreamCut }: ForwardDeps,
   target: ForwardTarget,
 ): Promise<void> {
   const { subject, policy } = target;
@@ -110,9 +113,18 @@ export async function forward(
         if (!outgoing.writableFinished) cancel();
       }),
   };
-  if (gather) return answerGather(exchange, nats, request, gather);
-  if (replies === 'stream')
-    return answerStream(exchange, nats, request, streamStallMs(query, policy, budgetMs));
+  if (gather || replies === 'stream') {
+    const out: StreamOutOptions = {
+      // A gather's bytes are bounded by its budget already; a caller that stops reading one is cut
+      // by the write timeout.
+      maxBufferBytes: gather ? Infinity : policy.stream.maxBufferBytes,
+      writeTimeoutMs: policy.stream.writeTimeoutMs,
+      acknowledge: (subject) => nats.acknowledge(subject),
+      onCut: onStreamCut,
+    };
+    if (gather) return answerGather(exchange, nats, request, gather, out);
+    return answerStream(exchange, nats, request, streamStallMs(query, policy, budgetMs), out);
+  }
   const reply = await nats.request(request);
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;

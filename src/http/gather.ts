@@ -11,6 +11,8 @@ import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
 import { send, sendHead, sendProblem } from './send.js';
+import { StreamOut } from './stream-out.js';
+import type { StreamOutOptions } from './stream-out.js';
 
 /** One gathered reply, as the caller receives it. */
 export interface GatheredItem {
@@ -25,6 +27,10 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 /** A reply as a JSON item: status as for a single reply, body as text when it is UTF-8. */
 export function gatheredItem(reply: Reply): GatheredItem {
   let status: number;
+  if (reply.malformed) {
+    // One unreadable reply spoils nothing: it is an item of its own, as a bad Status-Code is.
+    return { status: 502, headers: {}, body: '', encoding: 'utf8' };
+  }
   try {
     status = replyToHttp(reply).status;
   } catch (err) {
@@ -79,6 +85,7 @@ export function gatherOptions(
   return {
     maxReplies: Math.min(maxReplies, gather.maxReplies),
     waitMs: durationParam(query, 'wait', maxTimeoutMs) ?? gather.waitMs ?? requestTimeoutMs,
+    maxBytes: gather.maxBytes,
     ...(stallMs !== undefined ? { stallMs } : {}),
   };
 }
@@ -102,50 +109,91 @@ function framingOf(accept: string | undefined): Framing {
   return 'json';
 }
 
+/** Response header that says why a gather stopped collecting: max, wait, stall or bytes. */
+export const GATHER_END_HEADER = 'X-Gather-End';
+
 /** Runs a gather and answers it in the framing the caller asked for. */
 export async function answerGather(
   exchange: Exchange,
   nats: RequestReply,
   req: OutboundRequest,
   options: GatherOptions,
+  streamOptions: StreamOutOptions,
 ): Promise<void> {
   const framing = framingOf(exchange.incoming.headers.accept);
-  const { outgoing } = exchange;
   if (framing === 'json') {
-    const items: GatheredItem[] = [];
-    await nats.requestMany(req, options, (reply) => items.push(gatheredItem(reply)));
-    send(exchange, 200, [['Content-Type', 'application/json']], JSON.stringify(items));
+    // Buffered, so the head can say how the collection ended; written item by item rather than
+    // joined, so the answer is not held twice.
+    const items: string[] = [];
+    let bytes = 1;
+    const { reason } = await nats.requestMany(req, options, (reply) => {
+      const item = JSON.stringify(gatheredItem(reply));
+      bytes += Buffer.byteLength(item) + 1;
+      items.push(item);
+    });
+    sendHead(exchange, 200, [
+      ['Content-Type', 'application/json'],
+      [GATHER_END_HEADER, reason],
+      ['Content-Length', String(Math.max(bytes, 2))],
+    ]);
+    const { outgoing } = exchange;
+    items.forEach((item, i) => outgoing.write(i === 0 ? `[${item}` : `,${item}`));
+    outgoing.end(items.length === 0 ? '[]' : ']');
     return;
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
+  let cancel: (() => void) | undefined;
+  const out = new StreamOut(exchange, streamOptions, () => cancel?.());
+  const sse = framing === 'sse';
   let started = false;
+  const request: OutboundRequest = {
+    ...req,
+    onCancel: (fn) => {
+      cancel = fn;
+      req.onCancel?.(fn);
+    },
+  };
   const write = (item: GatheredItem): void => {
     if (!started) {
       started = true;
-      const contentType = framing === 'sse' ? 'text/event-stream' : 'application/x-ndjson';
-      sendHead(exchange, 200, [
-        ['Content-Type', contentType],
+      out.start(200, [
+        ['Content-Type', sse ? 'text/event-stream' : 'application/x-ndjson'],
         ['Cache-Control', 'no-cache'],
       ]);
     }
     const json = JSON.stringify(item);
-    outgoing.write(framing === 'sse' ? `event: reply\ndata: ${json}\n\n` : `${json}\n`);
+    out.write(sse ? `event: reply\ndata: ${json}\n\n` : `${json}\n`);
   };
   try {
-    const { count } = await nats.requestMany(req, options, (reply) => write(gatheredItem(reply)));
-    if (framing === 'sse')
-      outgoing.write(`event: end\ndata: ${JSON.stringify({ replies: count })}\n\n`);
-    outgoing.end();
+    const { count, reason } = await nats.requestMany(request, options, (reply) =>
+      write(gatheredItem(reply)),
+    );
+    if (!started) {
+      // Only a byte budget smaller than the first reply ends a gather with nothing in it.
+      send(
+        exchange,
+        200,
+        [
+          ['Content-Type', 'application/json'],
+          [GATHER_END_HEADER, reason],
+        ],
+        '[]',
+      );
+      return;
+    }
+    const end = JSON.stringify({ end: reason, replies: count });
+    out.end(sse ? `event: end\ndata: ${end}\n\n` : `${end}\n`);
   } catch (err) {
     if (!started) {
       sendProblem(exchange, toProblem(err));
       return;
     }
+    if (out.cutReason !== undefined || !out.open) return;
     // The head is out: the failure travels as a last event or line, as documented.
     const problem = toProblem(err);
     const json = JSON.stringify({
       error: { type: problem.slug, status: problem.status, detail: problem.detail },
     });
-    outgoing.end(framing === 'sse' ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
+    out.end(sse ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
   }
 }

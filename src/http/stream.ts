@@ -1,23 +1,21 @@
 /**
  * Streamed replies (`?replies=stream` or a route's `replies: stream`): one responder sends chunks to
- * the reply subject and ends with an empty message, the NATS convention. The HTTP response is
- * chunked, chunk by chunk, with the first message's headers as the HTTP headers. Nothing is
- * buffered beyond what the socket has not taken yet.
+ * the reply subject and ends with an empty message, the NATS convention. The HTTP response carries
+ * them chunk by chunk, with the first message's headers as the HTTP headers.
+ *
+ * Flow control: a chunk that carries a reply subject is acknowledged with an empty message once
+ * the caller's socket has taken it, so a responder that keeps at most N chunks unacknowledged is
+ * paced by the slowest link. Chunks without one are written as they come; a caller that falls
+ * `requests.maxStreamBuffer` behind is cut (stream-out.ts), since core NATS cannot slow them down.
  */
+import { GatewayError } from '../errors.js';
 import type { OutboundRequest, RequestReply } from '../request-reply.js';
 import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
-import { send, sendHead, sendProblem } from './send.js';
-
-/** Trailer that tells the caller why a stream ended early; absent when it ended normally. */
-export const STREAM_ERROR_TRAILER = 'X-Stream-Error';
-
-/**
- * Bytes the socket may hold back before the stream counts as a slow consumer and is cut: core NATS
- * cannot slow a responder down, so the alternative would be unbounded memory.
- */
-const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+import { send, sendProblem } from './send.js';
+import type { CutReason, StreamOutOptions } from './stream-out.js';
+import { StreamOut } from './stream-out.js';
 
 /** Streams the replies to `req`; `stallMs` ends a stream whose responder went silent. */
 export async function answerStream(
@@ -25,15 +23,13 @@ export async function answerStream(
   nats: RequestReply,
   req: OutboundRequest,
   stallMs: number,
+  options: StreamOutOptions,
 ): Promise<void> {
-  const { outgoing } = exchange;
   let cancel: (() => void) | undefined;
+  const out = new StreamOut(exchange, options, () => cancel?.());
   let started = false;
-  let cutReason: string | undefined;
-  const stop = (reason: string): void => {
-    cutReason = reason;
-    cancel?.();
-  };
+  // HEAD: the first message's head is the answer; the rest of the stream is not asked for.
+  const headOnly = exchange.incoming.method === 'HEAD';
   const request: OutboundRequest = {
     ...req,
     onCancel: (fn) => {
@@ -41,38 +37,33 @@ export async function answerStream(
       req.onCancel?.(fn);
     },
   };
-  const endWith = (reason: string | undefined): void => {
-    try {
-      if (reason) outgoing.addTrailers({ [STREAM_ERROR_TRAILER]: reason });
-      outgoing.end();
-    } catch {
-      // The caller is gone; there is nobody left to tell.
-    }
-  };
 
   try {
     const { reason } = await nats.requestMany(
       request,
       { maxReplies: Infinity, stallMs, endOnEmpty: true },
       (reply) => {
-        if (cutReason) return;
         if (!started) {
+          started = true;
           let head;
           try {
             head = replyToHttp(reply);
           } catch (err) {
+            // The stream never began: its first message answers as a single reply would.
             sendProblem(exchange, toProblem(err));
-            started = true;
-            stop('error');
+            cancel?.();
             return;
           }
-          started = true;
-          sendHead(exchange, head.status, [...head.headers, ['Trailer', STREAM_ERROR_TRAILER]]);
-          if (head.body && head.body.length > 0) outgoing.write(head.body);
-        } else if (reply.payload.length > 0) {
-          outgoing.write(reply.payload);
+          out.start(head.status, head.headers);
+          if (headOnly) {
+            out.end();
+            cancel?.();
+            return;
+          }
+          out.write(head.body ?? new Uint8Array(0), reply.replyTo);
+        } else {
+          out.write(reply.payload, reply.replyTo);
         }
-        if (outgoing.writableLength > MAX_BUFFERED_BYTES) stop('slow-consumer');
       },
     );
     // An empty stream (the end marker came first) is an empty 200.
@@ -80,12 +71,32 @@ export async function answerStream(
       send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
       return;
     }
-    endWith(reason === 'stall' ? 'stalled' : undefined);
+    if (reason === 'stall') out.cut('stalled');
+    else out.end();
   } catch (err) {
     if (!started) {
       sendProblem(exchange, toProblem(err));
       return;
     }
-    if (outgoing.headersSent && !outgoing.writableEnded) endWith(cutReason ?? toProblem(err).slug);
+    // Cut by the gateway (slow consumer, write timeout), or the caller left: nothing more to say.
+    if (out.cutReason !== undefined || !out.open) return;
+    out.cut(cutReasonOf(err));
+  }
+}
+
+/** Why a stream that had started was ended by a failure. */
+export function cutReasonOf(err: unknown): CutReason {
+  if (!(err instanceof GatewayError)) return 'error';
+  switch (err.slug) {
+    case 'timeout':
+      return 'timeout';
+    case 'bad-reply':
+      return 'bad-reply';
+    case 'shutting-down':
+      return 'shutting-down';
+    case 'nats-unavailable':
+      return 'nats-unavailable';
+    default:
+      return 'error';
   }
 }

@@ -13,7 +13,7 @@ import {
 } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { NatsUnavailableError } from '../errors.js';
+import { NatsUnavailableError, ShuttingDownError } from '../errors.js';
 import type {
   GatherOptions,
   GatherResult,
@@ -179,6 +179,16 @@ export class NatsClient implements RequestReply {
     return this.#mux.requestMany(req, this.maxPayloadBytes, options, onReply);
   }
 
+  acknowledge(subject: string): void {
+    if (this.#state !== ConnectionState.connected || !this.#nc) return;
+    try {
+      this.#nc.publish(subject);
+    } catch (err) {
+      // A reply subject nats.js refuses (a wildcard, a space): the responder's window runs dry.
+      this.#log.debug({ err: errorMessage(err), subject }, 'cannot acknowledge a stream chunk');
+    }
+  }
+
   /**
    * Stops taking requests, lets NATS flush what was published, then closes. Callers wait for their
    * own in-flight requests first: drain rejects whatever is still pending.
@@ -189,7 +199,7 @@ export class NatsClient implements RequestReply {
     clearInterval(this.#healthTimer);
     const nc = this.#nc;
     this.#setState(ConnectionState.draining);
-    this.#mux?.failAll(new NatsUnavailableError('the gateway is shutting down'));
+    this.#mux?.failAll(new ShuttingDownError());
     if (nc && !nc.isClosed()) {
       await nc.drain().catch((err: unknown) => {
         this.#log.warn({ err: errorMessage(err) }, 'NATS drain failed; closing');

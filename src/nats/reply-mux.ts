@@ -37,6 +37,8 @@ interface GatherState {
   options: GatherOptions;
   onReply: (reply: Reply) => void;
   count: number;
+  /** Payload and header bytes of the replies so far, against `maxBytes`. */
+  bytes: number;
   stallTimer: NodeJS.Timeout | undefined;
   done: (result: GatherResult) => void;
 }
@@ -134,6 +136,7 @@ export class ReplyMux {
         options,
         onReply,
         count: 0,
+        bytes: 0,
         stallTimer: undefined,
         done: resolve,
       };
@@ -248,16 +251,28 @@ export class ReplyMux {
         if (this.#settle(token)) this.#endGather(pending, gather, 'end');
         return;
       }
-      reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders) };
+      reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders), replyTo: msg.reply };
     } catch (cause) {
-      this.#settle(token)?.reject(
-        new BadReplyError('a reply has a malformed header block', { cause }),
-      );
-      return;
+      // A stream cannot skip a chunk; a gather keeps the others and marks this one.
+      if (gather.options.endOnEmpty) {
+        this.#settle(token)?.reject(
+          new BadReplyError('a reply has a malformed header block', { cause }),
+        );
+        return;
+      }
+      reply = { payload: msg.data, headers: [], malformed: true };
+    }
+    const { maxReplies, stallMs, waitMs, maxBytes } = gather.options;
+    if (maxBytes !== undefined) {
+      gather.bytes += replyBytes(reply);
+      if (gather.bytes > maxBytes) {
+        this.#settle(token);
+        this.#endGather(pending, gather, 'bytes');
+        return;
+      }
     }
     gather.count++;
     gather.onReply(reply);
-    const { maxReplies, stallMs, waitMs } = gather.options;
     if (gather.count >= maxReplies) {
       this.#settle(token);
       this.#endGather(pending, gather, 'max');
@@ -275,7 +290,7 @@ export class ReplyMux {
 
   #endGather(pending: PendingRequest, gather: GatherState, reason: GatherResult['reason']): void {
     clearTimeout(gather.stallTimer);
-    if (gather.count === 0 && reason !== 'end')
+    if (gather.count === 0 && reason !== 'end' && reason !== 'bytes')
       pending.reject(new NoRespondersError(pending.subject));
     else gather.done({ count: gather.count, reason });
   }
@@ -289,6 +304,12 @@ export class ReplyMux {
     if (pending.gather) clearTimeout(pending.gather.stallTimer);
     return pending;
   }
+}
+
+function replyBytes(reply: Reply): number {
+  let bytes = reply.payload.length;
+  for (const [name, value] of reply.headers) bytes += name.length + value.length + 4;
+  return bytes;
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { GatheredItem } from '../../src/http/gather.js';
 import { PROBLEM_TYPE_BASE } from '../../src/http/problem.js';
 import { send } from '../helpers/http.js';
+import { hpub, startRawResponder } from '../helpers/raw-responder.js';
 import { replyHeaders, respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -46,6 +47,7 @@ describe('gather', () => {
     const res = await send(url(subject, 'max=3'), { body: 'x' });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['x-gather-end']).toBe('max');
     const items = res.json<GatheredItem[]>();
     expect(items.map((i) => i.body)).toEqual(['r1', 'r2', 'r0']);
     expect(items[0]).toMatchObject({ status: 200, encoding: 'utf8' });
@@ -56,8 +58,10 @@ describe('gather', () => {
     const subject = uniqueSubject(P);
     await responders(subject, [0, 20, 1000]);
     const started = Date.now();
-    const items = (await send(url(subject, 'wait=300ms'), { body: 'x' })).json<GatheredItem[]>();
+    const res = await send(url(subject, 'wait=300ms'), { body: 'x' });
+    const items = res.json<GatheredItem[]>();
     const elapsed = Date.now() - started;
+    expect(res.headers['x-gather-end']).toBe('wait');
     expect(items.map((i) => i.body)).toEqual(['r0', 'r1']);
     expect(elapsed).toBeGreaterThanOrEqual(280);
     expect(elapsed).toBeLessThan(900);
@@ -67,9 +71,9 @@ describe('gather', () => {
     const subject = uniqueSubject(P);
     await responders(subject, [0, 30, 600]);
     const started = Date.now();
-    const items = (await send(url(subject, 'stall=150ms&wait=3s'), { body: 'x' })).json<
-      GatheredItem[]
-    >();
+    const res = await send(url(subject, 'stall=150ms&wait=3s'), { body: 'x' });
+    expect(res.headers['x-gather-end']).toBe('stall');
+    const items = res.json<GatheredItem[]>();
     expect(items.map((i) => i.body)).toEqual(['r0', 'r1']);
     expect(Date.now() - started).toBeLessThan(550);
   });
@@ -150,10 +154,10 @@ describe('gather', () => {
       'r1',
       'r2',
     ]);
-    expect(events[3]?.data).toEqual({ replies: 3 });
+    expect(events[3]?.data).toEqual({ end: 'max', replies: 3 });
   });
 
-  it('streams NDJSON, one line per reply', async () => {
+  it('streams NDJSON, one line per reply, then a line that says why it ended', async () => {
     const subject = uniqueSubject(P);
     await responders(subject, [0, 20]);
     const res = await send(url(subject, 'max=2'), {
@@ -164,8 +168,23 @@ describe('gather', () => {
     const lines = res.text
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as GatheredItem);
-    expect(lines.map((l) => l.body)).toEqual(['r0', 'r1']);
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.slice(0, 2).map((l) => l.body)).toEqual(['r0', 'r1']);
+    expect(lines[2]).toEqual({ end: 'max', replies: 2 });
+  });
+
+  it('keeps the other replies when one has a malformed header block: that one is a 502 item', async () => {
+    const subject = uniqueSubject(P);
+    await responders(subject, [0, 60]);
+    const raw = await startRawResponder(stack.nats.port, subject, (reply) =>
+      hpub(reply, 'NATS/1.0\r\nBad Name: x\r\n\r\n', 'bad'),
+    );
+    stack.afterThisTest(() => raw.close());
+    const res = await send(url(subject, 'max=3'), { body: 'x' });
+    expect(res.status).toBe(200);
+    const items = res.json<GatheredItem[]>();
+    expect(items.map((i) => i.status).sort()).toEqual([200, 200, 502]);
+    expect(items.filter((i) => i.status === 200).map((i) => i.body)).toEqual(['r0', 'r1']);
   });
 
   it('uses a route’s replies: all with its defaults', async () => {

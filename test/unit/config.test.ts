@@ -29,7 +29,14 @@ describe('parseConfig', () => {
       keepAliveTimeout: 5_000,
     });
     expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
-    expect(config.requests).toEqual({ timeout: 5_000, maxTimeout: 30_000, maxReplies: 1_000 });
+    expect(config.requests).toEqual({
+      timeout: 5_000,
+      maxTimeout: 30_000,
+      maxReplies: 1_000,
+      maxGatherBytes: 16 * 1024 * 1024,
+      maxStreamBuffer: 8 * 1024 * 1024,
+      streamWriteTimeout: 30_000,
+    });
     expect(config.rr).toEqual({
       enabled: true,
       allow: ['>'],
@@ -46,7 +53,14 @@ describe('parseConfig', () => {
 
   it('accepts durations as text or whole milliseconds', () => {
     const config = parseConfig('requests:\n  timeout: 250ms\n  maxTimeout: 60000\n', 'x.yaml');
-    expect(config.requests).toEqual({ timeout: 250, maxTimeout: 60_000, maxReplies: 1_000 });
+    expect(config.requests).toEqual({
+      timeout: 250,
+      maxTimeout: 60_000,
+      maxReplies: 1_000,
+      maxGatherBytes: 16 * 1024 * 1024,
+      maxStreamBuffer: 8 * 1024 * 1024,
+      streamWriteTimeout: 30_000,
+    });
   });
 
   it('freezes the result, deeply', () => {
@@ -160,5 +174,19 @@ describe('${NAME} in values', () => {
       'one way to authenticate',
     );
     expect(issuesOf('nats: { user: a }\n')[0]).toContain('user and pass go together');
+  });
+});
+
+describe('sizes', () => {
+  it('takes whole bytes or KiB, MiB, GiB, and refuses anything else', () => {
+    const sizeOf = (value: string): number =>
+      parseConfig(`requests: { maxGatherBytes: ${value} }`, 'x').requests.maxGatherBytes;
+    expect(sizeOf('1024')).toBe(1024);
+    expect(sizeOf('64KiB')).toBe(65_536);
+    expect(sizeOf('16MiB')).toBe(16 * 1024 * 1024);
+    expect(sizeOf('1GiB')).toBe(1024 ** 3);
+    for (const bad of ['0', '-1', '1.5MiB', '16MB', 'lots', '1 MiB x']) {
+      expect(() => sizeOf(bad), bad).toThrow(/is not a size/);
+    }
   });
 });

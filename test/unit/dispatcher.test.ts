@@ -191,6 +191,7 @@ describe('createApp: mapped routes and /rr in one table', () => {
         return Promise.resolve({ payload: Buffer.from(req.subject), headers: [] });
       },
       requestMany: () => Promise.reject(new Error('not used')),
+      acknowledge: () => undefined,
     };
     const app = createApp({
       config: parseConfig(yaml, 'test'),

@@ -31,6 +31,7 @@ const offline: RequestReply = {
   inboxPrefix: '_INBOX',
   request: () => Promise.reject(new Error('offline')),
   requestMany: () => Promise.reject(new Error('offline')),
+  acknowledge: () => undefined,
 };
 
 describe('openapi.yaml', () => {

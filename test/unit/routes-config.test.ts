@@ -144,7 +144,14 @@ describe('effectivePolicy', () => {
         drop: new Set(['cookie', 'x-internal']),
         add: [['X-Env', 'prod']],
         replies: 'first',
-        gather: { max: undefined, waitMs: undefined, stallMs: undefined, maxReplies: 1_000 },
+        gather: {
+          max: undefined,
+          waitMs: undefined,
+          stallMs: undefined,
+          maxReplies: 1_000,
+          maxBytes: 16 * 1024 * 1024,
+        },
+        stream: { maxBufferBytes: 8 * 1024 * 1024, writeTimeoutMs: 30_000 },
       });
     }
   });
@@ -157,7 +164,14 @@ describe('effectivePolicy', () => {
       drop: new Set(['x-internal']),
       add: [['X-Team', 'b']],
       replies: 'first',
-      gather: { max: undefined, waitMs: undefined, stallMs: undefined, maxReplies: 1_000 },
+      gather: {
+        max: undefined,
+        waitMs: undefined,
+        stallMs: undefined,
+        maxReplies: 1_000,
+        maxBytes: 16 * 1024 * 1024,
+      },
+      stream: { maxBufferBytes: 8 * 1024 * 1024, writeTimeoutMs: 30_000 },
     });
   });
 });

@@ -1,0 +1,166 @@
+/**
+ * The caller's side of a streamed answer (a stream or a streamed gather): chunks written as they
+ * come, acknowledgements for responders that pace themselves, and a cut that no client can mistake
+ * for the end — the response stops without its final chunk, or, for a caller that asked with
+ * `TE: trailers`, ends with an `X-Stream-Error` trailer.
+ */
+import type { Exchange } from './context.js';
+import type { HeaderList } from '../request-reply.js';
+import { sendHead } from './send.js';
+
+/** Trailer that tells a caller who accepts trailers why a stream was cut. */
+export const STREAM_ERROR_TRAILER = 'X-Stream-Error';
+
+/** Why the gateway cut a stream short. */
+export type CutReason =
+  | 'slow-consumer'
+  | 'write-timeout'
+  | 'stalled'
+  | 'timeout'
+  | 'bad-reply'
+  | 'nats-unavailable'
+  | 'shutting-down'
+  | 'error';
+
+/** What a stream needs from the gateway. */
+export interface StreamOutOptions {
+  /** Most bytes the socket may hold back before the stream is cut as a slow consumer. */
+  maxBufferBytes: number;
+  /** How long the caller may take nothing, with bytes waiting, before the stream is cut. */
+  writeTimeoutMs: number;
+  /** Publishes an acknowledgement to a responder's reply subject. */
+  acknowledge: (subject: string) => void;
+  /** Logs and counts a cut. */
+  onCut: (exchange: Exchange, reason: CutReason) => void;
+}
+
+/** One streamed answer. */
+export class StreamOut {
+  readonly #exchange: Exchange;
+  readonly #options: StreamOutOptions;
+  /** The caller takes a chunked body and said it reads trailers: a cut can say why. */
+  readonly #trailers: boolean;
+  /** Acknowledgements owed once the socket has taken what was written before them. */
+  #owed: string[] = [];
+  #writeTimer: NodeJS.Timeout | undefined;
+  #writtenAtArm = 0;
+  #cut: CutReason | undefined;
+  readonly #onStop: () => void;
+
+  /** `onStop` stops the source of the chunks when the stream is cut. */
+  constructor(exchange: Exchange, options: StreamOutOptions, onStop: () => void) {
+    this.#exchange = exchange;
+    this.#options = options;
+    this.#onStop = onStop;
+    const { incoming } = exchange;
+    const te = incoming.headers.te ?? '';
+    this.#trailers =
+      incoming.httpVersionMinor >= 1 &&
+      incoming.method !== 'HEAD' &&
+      /\btrailers\b/i.test(String(te));
+    exchange.outgoing.on('drain', this.#onDrain);
+  }
+
+  /** Why the stream was cut, once it was. */
+  get cutReason(): CutReason | undefined {
+    return this.#cut;
+  }
+
+  /** Whether the caller still takes data: not cut, not ended, not gone. */
+  get open(): boolean {
+    const { outgoing } = this.#exchange;
+    return this.#cut === undefined && !outgoing.writableEnded && !outgoing.destroyed;
+  }
+
+  /** Sends the head; the body follows chunk by chunk. */
+  start(status: number, headers: HeaderList): void {
+    const head = this.#trailers
+      ? [...headers, ['Trailer', STREAM_ERROR_TRAILER] as const]
+      : headers;
+    sendHead(this.#exchange, status, head as HeaderList);
+  }
+
+  /**
+   * Writes a chunk; `ackTo` is acknowledged once the socket has taken it. Cuts the stream when the
+   * caller has fallen `maxBufferBytes` behind.
+   */
+  write(chunk: Uint8Array | string, ackTo?: string): void {
+    if (!this.open) return;
+    const { outgoing } = this.#exchange;
+    const taken = chunk.length === 0 || outgoing.write(chunk);
+    if (ackTo !== undefined) this.#owed.push(ackTo);
+    if (taken) {
+      this.#payOwed();
+    } else {
+      if (outgoing.writableLength > this.#options.maxBufferBytes) {
+        this.cut('slow-consumer');
+        return;
+      }
+      this.#armWriteTimer();
+    }
+  }
+
+  /** Ends the answer normally: the final chunk goes out. */
+  end(last?: string): void {
+    if (!this.open) return;
+    this.#stopTimer();
+    this.#exchange.outgoing.end(last);
+  }
+
+  /** Ends the answer so that the caller sees it is incomplete; logged and counted once. */
+  cut(reason: CutReason): void {
+    if (!this.open) return;
+    this.#cut = reason;
+    this.#stopTimer();
+    this.#owed = [];
+    const { outgoing } = this.#exchange;
+    this.#options.onCut(this.#exchange, reason);
+    this.#onStop();
+    if (this.#trailers) {
+      outgoing.addTrailers({ [STREAM_ERROR_TRAILER]: reason });
+      outgoing.end();
+      return;
+    }
+    const { socket } = outgoing;
+    if (outgoing.chunkedEncoding) {
+      // No final zero-length chunk: every HTTP/1.1 client reports an incomplete body.
+      socket?.destroy();
+    } else {
+      // A body delimited by the connection's end (HTTP/1.0): only a reset tells it apart.
+      socket?.resetAndDestroy();
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    this.#stopTimer();
+    this.#payOwed();
+  };
+
+  #payOwed(): void {
+    if (this.#owed.length === 0) return;
+    const owed = this.#owed;
+    this.#owed = [];
+    for (const subject of owed) this.#options.acknowledge(subject);
+  }
+
+  #armWriteTimer(): void {
+    if (this.#writeTimer !== undefined) return;
+    this.#writtenAtArm = this.#exchange.outgoing.socket?.bytesWritten ?? 0;
+    this.#writeTimer = setTimeout(this.#checkProgress, this.#options.writeTimeoutMs);
+  }
+
+  readonly #checkProgress = (): void => {
+    this.#writeTimer = undefined;
+    const { outgoing } = this.#exchange;
+    if (!this.open || outgoing.writableLength === 0) return;
+    const written = outgoing.socket?.bytesWritten ?? 0;
+    // Bytes still waiting and none taken since the timer was armed: the caller stopped reading.
+    if (written === this.#writtenAtArm) this.cut('write-timeout');
+    else this.#armWriteTimer();
+  };
+
+  #stopTimer(): void {
+    clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+  }
+}
