@@ -13,6 +13,21 @@ if ! command -v openssl >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# The console test drives a real browser: Debian's chromium (no browser download works offline).
+CHROMIUM_BIN=${CHROMIUM_BIN:-$(command -v chromium || true)}
+if [ -z "$CHROMIUM_BIN" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium from apt (the console test runs it headless)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    CHROMIUM_BIN=$(command -v chromium)
+  else
+    echo "chromium is not installed; the console test needs it (Debian/Ubuntu: 'sudo apt-get install chromium'," >&2
+    echo "or set CHROMIUM_BIN to a Chromium or Chrome binary)." >&2
+    exit 1
+  fi
+fi
+export CHROMIUM_BIN
 NATS_SERVER_BIN=$(bash scripts/nats-server-path.sh)
 export NATS_SERVER_BIN
 exec npx vitest run "$@"

@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.js';
@@ -87,6 +88,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     logger,
     onReconnect: () => metrics.countReconnect(),
     onLateReply: () => metrics.countLateReply(),
+    onRedial: () => metrics.countRedial(),
     security: {
       user: config.nats.user,
       pass: config.nats.pass,
@@ -102,11 +104,11 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     flushLogs(logger);
     process.exit(1);
   });
-  // Known once the admin listener is bound; the apps read it when they first build /openapi.json.
-  const adminBound: { port?: number } = {};
-  const adminPort = (): number | undefined => adminBound.port;
-  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics, adminPort });
-  const { server } = await startHttpServer({
+  // Known once the listeners are bound; the apps read them when they first build /openapi.json.
+  const bound: { main?: number; admin?: number } = {};
+  const boundPorts = (): { main?: number; admin?: number } => bound;
+  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics, boundPorts });
+  const { server, port: mainPort } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the server.
     listener: (incoming, outgoing) => app.listener(incoming, outgoing),
     clientError: (err, socket) => app.clientError(err, socket),
@@ -142,7 +144,8 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
         keepAliveMs: config.http.keepAliveTimeout,
       },
     }));
-  if (adminServer) adminBound.port = adminServer.port;
+  bound.main = mainPort;
+  if (adminServer) bound.admin = adminServer.port;
   const admin = adminServer?.server;
   logger.info(
     { routes: config.routes.length, rr: config.rr.enabled, configPath },
@@ -150,11 +153,26 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   );
 
   let running = config;
+  // One reload at a time; signals that arrive meanwhile read the file once more afterwards, so
+  // the file last on disk is the one applied.
+  let reloading = false;
+  let again = false;
   const onReload = (): void => {
-    void reload(configPath, running, logger, (next) => {
-      app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics, adminPort });
-      running = next;
-    });
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    void (async () => {
+      do {
+        again = false;
+        await reload(configPath, running, logger, (next) => {
+          app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics, boundPorts });
+          running = next;
+        });
+      } while (again);
+      reloading = false;
+    })();
   };
   process.on('SIGHUP', onReload);
 
@@ -232,10 +250,19 @@ async function reload(
 ): Promise<void> {
   let next: Config;
   try {
+    await settled(configPath);
     next = await loadConfig(configPath, process.env);
   } catch (err) {
     const issues = err instanceof ConfigError ? err.issues : [String(err)];
     logger.error({ configPath, issues }, 'config reload failed; keeping the running config');
+    return;
+  }
+  // Fail closed: a file that lost its keys (half written, or a mistake) never opens the gateway.
+  if (running.auth.apiKeys.length > 0 && next.auth.apiKeys.length === 0) {
+    logger.error(
+      { configPath },
+      'config reload refused: it turns API-key authentication off; that takes a restart',
+    );
     return;
   }
   const needRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(next[key], running[key]));
@@ -249,6 +276,26 @@ async function reload(
   const effective: Config = { ...next, http: running.http, nats: running.nats, log: running.log };
   swap(Object.freeze(effective));
   logger.info({ configPath, routes: next.routes.length, rr: next.rr.enabled }, 'config reloaded');
+}
+
+/** How long a config file must keep its size and mtime before a reload reads it. */
+const SETTLE_MS = 200;
+/** How long a reload waits for a file that keeps changing. */
+const SETTLE_GIVE_UP_MS = 5_000;
+
+/** Resolves once `path` has not changed for {@link SETTLE_MS}: a rewrite in progress is not read. */
+async function settled(path: string): Promise<void> {
+  const started = Date.now();
+  let last = await stat(path);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const now = await stat(path);
+    if (now.size === last.size && now.mtimeMs === last.mtimeMs) return;
+    if (Date.now() - started > SETTLE_GIVE_UP_MS) {
+      throw new ConfigError(path, [`the file kept changing for ${SETTLE_GIVE_UP_MS} ms`]);
+    }
+    last = now;
+  }
 }
 
 main().catch((err: unknown) => {

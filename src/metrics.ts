@@ -46,6 +46,8 @@ export interface Metrics {
   countReconnect(): void;
   /** Counts a reply that arrived after its request gave up. */
   countLateReply(): void;
+  /** Counts a dial after a connection that was up closed for good. */
+  countRedial(): void;
   /** Counts a stream the gateway cut short, by reason. */
   countStreamCut(reason: string): void;
 }
@@ -96,6 +98,11 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const redials = new Counter({
+    name: 'nhg_nats_redials_total',
+    help: 'Times the gateway dialled NATS anew after a connection closed for good (a revoked user, a server that closed it).',
+    registers: [registry],
+  });
   const lateReplies = new Counter({
     name: 'nhg_nats_late_replies_total',
     help: 'Replies that arrived after their request gave up (timed out or the caller left); never delivered.',
@@ -124,6 +131,9 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     },
     countLateReply() {
       lateReplies.inc();
+    },
+    countRedial() {
+      redials.inc();
     },
     countStreamCut(reason) {
       streamCuts.inc({ reason });

@@ -70,6 +70,8 @@ export interface RequestReply {
    * silently when it cannot be sent (the responder's window then runs dry and the stream stalls).
    */
   acknowledge(subject: string): void;
+  /** How long NATS has been out of reach, in ms; 0 while it serves. */
+  readonly downForMs: number;
   /** Whether a request made now can reach NATS (connected, answering, not draining). */
   readonly available: boolean;
   /** Largest payload plus headers the connected server accepts, in bytes (0 before the first connect). */

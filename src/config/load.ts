@@ -32,6 +32,8 @@ export async function loadConfig(path: string, env: ConfigEnv = process.env): Pr
       (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
     throw new ConfigError(path, [`cannot read the file: ${reason}`]);
   }
+  // A file caught mid-rewrite is often empty; defaults for everything are never what it meant.
+  if (text.trim() === '') throw new ConfigError(path, ['the file is empty']);
   return parseConfig(text, path, env);
 }
 

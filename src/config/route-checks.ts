@@ -10,7 +10,19 @@ import { parsePathTemplate, parseSubjectTemplate, renderSubject } from './templa
  * Paths the gateway serves itself, whether or not they are on or on this listener; a route may not
  * take them, so that turning an endpoint on or moving it never changes what a route answers.
  */
-export const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/openapi.json'] as const;
+export const RESERVED_PATHS = [
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.json',
+  // The API console (http/docs.ts) and `/`, which points at it.
+  '/',
+  '/docs',
+  '/docs/swagger-ui.css',
+  '/docs/swagger-ui-bundle.js',
+  '/docs/favicon-32x32.png',
+  '/docs/init.js',
+] as const;
 
 interface RouteLike {
   method: string[];

@@ -116,6 +116,8 @@ const HttpSchema = z
      * first address they name), or the number of trusted proxy hops in front of the gateway.
      */
     trustProxy: z.union([z.boolean(), z.number().int().min(1).max(16)]).default(false),
+    /** The API console at /docs (Swagger UI over /openapi.json); on the admin listener when there is one. */
+    docs: z.boolean().default(true),
     /**
      * A second, plain-HTTP listener for the gateway's own endpoints (/healthz, /readyz, /metrics,
      * /openapi.json), so they need not face the public side; without it they share the main one.
@@ -164,6 +166,8 @@ const NatsSchema = z
     healthInterval: durationMs.default(2_000),
     /** How long that proof may take before the connection counts as stalled and is replaced. */
     healthTimeout: durationMs.default(2_000),
+    /** Off by default: how long NATS may be out of reach before /healthz says 503 (for a restart). */
+    maxDownTime: durationMs.optional(),
   })
   .refine((n) => (n.user === undefined) === (n.pass === undefined), {
     message: 'user and pass go together',
@@ -200,7 +204,7 @@ const RequestsSchema = z
 const RrSchema = z.strictObject({
   enabled: z.boolean().default(true),
   allow: z.array(subjectPattern).default(['>']),
-  deny: z.array(subjectPattern).default(['$SYS.>', '$JS.>', '$KV.>', '$O.>', '_INBOX.>']),
+  deny: z.array(subjectPattern).default(['$SYS.>', '$JS.>', '$KV.>', '$O.>', '$SRV.>', '_INBOX.>']),
 });
 
 const headerValue = z

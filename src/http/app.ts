@@ -10,7 +10,7 @@ import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
 import { InvalidParameterError, RouteNotFoundError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
-import { createAuthorizer } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { createClientErrorHandler, createConnectHandler } from './client-error.js';
 import { createCors } from './cors.js';
 import { createDispatcher, serverMethods } from './dispatcher.js';
@@ -19,8 +19,9 @@ import type { ForwardDeps } from './forward.js';
 import { healthRoutes } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import { metricsRoute } from './metrics-route.js';
-import { mergeRoutes, openApiRoute } from './openapi.js';
-import type { OpenApiDocument } from './openapi.js';
+import { docsRoutes } from './docs.js';
+import { listenerOrigin, mergeRoutes, openApiRoute } from './openapi.js';
+import type { ListenerAddress, OpenApiDocument } from './openapi.js';
 import { RouteTable } from './route-table.js';
 import type { RouteEntry } from './route-table.js';
 import { compileRoutes, emptyParameterIn, mappedRoutes } from './routes.js';
@@ -36,8 +37,8 @@ export interface AppOptions {
   openApi: OpenApiDocument;
   /** Prometheus metrics, served on `/metrics` when `metrics.enabled`. */
   metrics: Metrics;
-  /** The port the admin listener is bound to, once it is (`http.admin.port` may be 0). */
-  adminPort?: () => number | undefined;
+  /** The ports the listeners are bound to, once they are (a configured port may be 0). */
+  boundPorts?: () => { main?: number; admin?: number };
 }
 
 /** One config's HTTP side. */
@@ -67,13 +68,18 @@ export function createApp({
   logger,
   openApi,
   metrics,
-  adminPort,
+  boundPorts = () => ({}),
 }: AppOptions): GatewayApp {
   const { admin } = config.http;
+  const mainAddress = (): ListenerAddress => ({
+    host: config.http.host,
+    port: boundPorts().main ?? config.http.port,
+  });
   const routes = compileRoutes(config);
+  const auth = createAuthenticator(config);
   const deps: ForwardDeps = {
     nats,
-    authorize: createAuthorizer(config),
+    auth,
     onStreamCut(exchange, reason) {
       exchange.outcome = Outcome.cut;
       metrics.countStreamCut(reason);
@@ -86,17 +92,19 @@ export function createApp({
   const exchanges = createExchanges({ config, lifecycle, metrics, logger });
   const cors = createCors(config.http.cors);
 
-  const endpointPaths = ['/healthz', '/readyz', '/openapi.json'];
-  if (config.metrics.enabled) endpointPaths.push('/metrics');
-  const buildDoc = (): ReturnType<typeof mergeRoutes> =>
-    mergeRoutes(openApi, config, routes, {
-      paths: endpointPaths,
-      admin: admin && { host: admin.host, port: adminPort?.() ?? admin.port },
-    });
   const endpoints: RouteEntry[] = [
-    ...healthRoutes(nats, lifecycle),
+    ...healthRoutes(nats, lifecycle, config.nats.maxDownTime),
     ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
-    openApiRoute(buildDoc),
+    openApiRoute(() =>
+      mergeRoutes(openApi, config, routes, {
+        paths: endpoints.map((e) => e.template),
+        main: mainAddress(),
+        admin: admin && { host: admin.host, port: boundPorts().admin ?? admin.port },
+      }),
+    ),
+    ...(config.http.docs
+      ? docsRoutes({ tryItOrigin: () => (admin ? listenerOrigin(mainAddress()) : undefined) })
+      : []),
   ];
   // Mapped routes before /rr: they take precedence over it.
   const natsRoutes: RouteEntry[] = [
@@ -114,6 +122,7 @@ export function createApp({
       const empty = emptyParameterIn(routes, path);
       return empty ? new InvalidParameterError(empty, 'it is empty') : new RouteNotFoundError(path);
     },
+    auth,
     logger,
   });
   const adminTable = new RouteTable(endpoints);

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvalidTargetError } from '../errors.js';
 import type { Outcome } from '../metrics.js';
+import type { ApiKey } from './auth.js';
 import type { RequestTarget } from './target.js';
 
 /**
@@ -30,6 +31,8 @@ export interface Exchange {
   readonly clientIp: string;
   /** How the request ended, for metrics; derived from the status when unset. */
   outcome: Outcome | undefined;
+  /** The caller's API key, once authenticated (when `auth.apiKeys` is configured). */
+  apiKey: ApiKey | undefined;
 }
 
 /** An exchange whose target parsed: what route handlers receive. */

@@ -9,6 +9,7 @@ import { ExpectationFailedError, InvalidTargetError, MethodNotAllowedError } fro
 import type { GatewayError } from '../errors.js';
 import { discardUnreadBody } from './body.js';
 import type { Exchange, RoutedExchange } from './context.js';
+import type { Authenticator } from './auth.js';
 import type { ApplyCors } from './cors.js';
 import type { Exchanges } from './exchange.js';
 import type { RouteTable } from './route-table.js';
@@ -21,6 +22,8 @@ export interface DispatcherOptions {
   cors: ApplyCors | undefined;
   /** Why no route has the path: a 404, or something more precise (an empty path parameter). */
   explainMiss: (path: string) => GatewayError;
+  /** Authenticates callers of the routes that reach NATS, when API keys are configured. */
+  auth?: Authenticator | undefined;
   logger: Logger;
 }
 
@@ -30,6 +33,7 @@ export function createDispatcher({
   exchanges,
   cors,
   explainMiss,
+  auth,
   logger,
 }: DispatcherOptions): RequestListener {
   // `OPTIONS *` asks what the server supports (RFC 9110 §9.3.7).
@@ -57,7 +61,11 @@ export function createDispatcher({
       throw new MethodNotAllowedError(method, found.allow);
     }
     exchange.route = found.entry.template;
-    if (found.entry.kind === 'nats') exchanges.admitToNats();
+    if (found.entry.kind === 'nats') {
+      // Who is asking comes before anything about where the request goes.
+      if (auth) exchange.apiKey = auth.authenticate(first(incoming.headers.authorization));
+      exchanges.admitToNats();
+    }
     return found.entry.handle(exchange as RoutedExchange, found.params);
   }
 
@@ -83,4 +91,8 @@ export function serverMethods(table: RouteTable, corsPreflights: boolean): strin
   if (methods.has('GET')) methods.add('HEAD');
   if (corsPreflights) methods.add('OPTIONS');
   return [...methods];
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

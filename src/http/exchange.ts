@@ -103,6 +103,7 @@ export function createExchanges({
         outcome: undefined,
         extraHeaders: [],
         clientIp: clientAddress(incoming, trustProxy),
+        apiKey: undefined,
       };
       // A pipelined request waits behind the one in flight; the first one is what a parser error
       // on the connection interrupts (client-error.ts).

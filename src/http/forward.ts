@@ -3,7 +3,7 @@
  * differ only in how they find the subject and which policy applies.
  */
 import type { EffectivePolicy } from '../config/effective.js';
-import type { Authorizer } from './auth.js';
+import type { Authenticator } from './auth.js';
 import {
   BadRequestError,
   NatsUnavailableError,
@@ -26,8 +26,8 @@ import { send } from './send.js';
 /** What forwarding needs from the gateway. */
 export interface ForwardDeps {
   nats: RequestReply;
-  /** Present when API keys are configured. */
-  authorize: Authorizer | undefined;
+  /** Present when API keys are configured; the dispatcher has authenticated the caller already. */
+  auth: Authenticator | undefined;
   /** Logs and counts a stream the gateway cut short. */
   onStreamCut: (exchange: Exchange, reason: CutReason) => void;
 }
@@ -57,12 +57,12 @@ const TIMEOUT_MS_HEADER = `${CONTEXT_HEADER_PREFIX}Timeout-Ms`;
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
   exchange: RoutedExchange,
-  { nats, authorize, onStreamCut }: ForwardDeps,
+  { nats, auth, onStreamCut }: ForwardDeps,
   target: ForwardTarget,
 ): Promise<void> {
   const { subject, policy } = target;
   const { incoming, outgoing } = exchange;
-  if (authorize) authorize(headerValue(incoming.headers.authorization), subject, target.route);
+  if (auth) auth.permit(exchange.apiKey ?? auth.authenticate(undefined), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
   const query = queryOf(exchange.target.query);
@@ -85,7 +85,7 @@ export async function forward(
     exchange,
     method,
     target,
-    authorize !== undefined,
+    auth !== undefined,
   );
   headers.push([CLIENT_IP_HEADER, exchange.clientIp]);
   headers.push(['X-Request-Id', exchange.requestId]);
@@ -137,7 +137,7 @@ export async function forward(
  */
 function natsRequestHeaders(
   rawHeaders: string[],
-  { target: { path, query } }: RoutedExchange,
+  { target: { path, query }, incoming }: RoutedExchange,
   method: string,
   target: ForwardTarget,
   consumedAuthorization: boolean,
@@ -146,6 +146,7 @@ function natsRequestHeaders(
   let headers = requestHeadersToNats(rawHeaders, policy);
   if (consumedAuthorization)
     headers = headers.filter(([name]) => name.toLowerCase() !== 'authorization');
+  appendPeer(headers, peerAddress(incoming.socket.remoteAddress));
   if (policy.add.length > 0) {
     const replaced = new Set(policy.add.map(([name]) => name.toLowerCase()));
     headers = headers.filter(([name]) => !replaced.has(name.toLowerCase()));
@@ -162,6 +163,47 @@ function natsRequestHeaders(
 }
 
 /**
+ * Appends the peer, as nginx and Envoy do: to `X-Forwarded-For` (made when absent) and, when the
+ * caller sent one, to `Forwarded` (RFC 7239 §5.2). What the caller wrote stays in front, so a
+ * responder that reads the last hop reads what the gateway saw, whatever `http.trustProxy` says.
+ */
+function appendPeer(headers: HeaderList, peer: string): void {
+  let xffName: string | undefined;
+  let forwardedName: string | undefined;
+  const xff: string[] = [];
+  const forwarded: string[] = [];
+  for (let i = 0; i < headers.length;) {
+    const [name, value] = headers[i] as [string, string];
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for' || lower === 'forwarded') {
+      if (lower === 'forwarded') {
+        forwardedName ??= name;
+        forwarded.push(value);
+      } else {
+        xffName ??= name;
+        xff.push(value);
+      }
+      headers.splice(i, 1);
+    } else {
+      i++;
+    }
+  }
+  xff.push(peer);
+  headers.push([xffName ?? 'X-Forwarded-For', xff.join(', ')]);
+  if (forwarded.length > 0) {
+    const node = peer.includes(':') ? `"[${peer}]"` : peer;
+    forwarded.push(`for=${node}`);
+    headers.push([forwardedName ?? 'Forwarded', forwarded.join(', ')]);
+  }
+}
+
+/** The socket's peer as proxies write it: an IPv4 client of a dual-stack listener without `::ffff:`. */
+function peerAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
  * A lookup of query parameters, percent-decoded; the query is parsed once, on the first lookup,
  * and never when the target has none (the common case).
  */
@@ -173,8 +215,4 @@ function queryOf(query: string | undefined): (name: string) => string | undefine
 
 function noQuery(): undefined {
   return undefined;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -139,6 +139,8 @@ export function replyHeadersToHttp(reply: HeaderList): HeaderList {
     if (!TOKEN.test(name)) continue;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || CONSUMED_REPLY.has(lower)) continue;
+    // CORS is the gateway's: a responder's Access-Control-* would override or duplicate it.
+    if (lower.startsWith('access-control-')) continue;
     const bytes = textToLatin1(value);
     if (!HTTP_VALUE_BYTES.test(bytes)) continue;
     out.push([name, bytes]);

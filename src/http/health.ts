@@ -6,7 +6,11 @@ import type { RouteEntry } from './route-table.js';
 import { sendJson } from './send.js';
 
 /** The health endpoints' rows of the route table. */
-export function healthRoutes(nats: RequestReply, lifecycle: Lifecycle): RouteEntry[] {
+export function healthRoutes(
+  nats: RequestReply,
+  lifecycle: Lifecycle,
+  maxDownTimeMs: number | undefined,
+): RouteEntry[] {
   return [
     {
       template: '/healthz',
@@ -14,6 +18,12 @@ export function healthRoutes(nats: RequestReply, lifecycle: Lifecycle): RouteEnt
       methods: ['GET'],
       kind: 'gateway',
       handle(exchange) {
+        // The gateway keeps dialling NATS by itself; an operator who prefers a restart sets a limit.
+        if (maxDownTimeMs !== undefined && nats.downForMs > maxDownTimeMs) {
+          throw new NatsUnavailableError(
+            `out of reach for ${Math.round(nats.downForMs)} ms, over nats.maxDownTime`,
+          );
+        }
         sendJson(exchange, 200, '{"status":"ok"}');
       },
     },

@@ -38,7 +38,15 @@ export interface GatewayEndpoints {
   /** Templates of the endpoints served (`/healthz`, `/metrics`, …). */
   paths: readonly string[];
   /** The admin listener's address when they are served there rather than on the main listener. */
-  admin?: { host: string; port: number } | undefined;
+  admin?: ListenerAddress | undefined;
+  /** The main listener's address: the server "try it" and clients use when the document is read elsewhere. */
+  main: ListenerAddress;
+}
+
+/** Where a listener is bound. */
+export interface ListenerAddress {
+  host: string;
+  port: number;
 }
 
 /**
@@ -52,11 +60,15 @@ export function mergeRoutes(
   endpoints: GatewayEndpoints,
 ): OpenApiDocument {
   const doc = structuredClone(base);
+  // Served by the gateway itself: relative to where it is read, unless that is the admin listener.
+  doc.servers = endpoints.admin
+    ? [listenerServer(endpoints.main, 'the gateway')]
+    : [{ url: '/', description: 'this gateway' }];
   if (!config.rr.enabled) delete doc.paths['/rr/{subject}'];
   for (const [path, item] of Object.entries(doc.paths)) {
     if (!isGatewayEndpoint(item)) continue;
     if (!endpoints.paths.includes(path)) delete doc.paths[path];
-    else if (endpoints.admin) item.servers = [adminServer(endpoints.admin)];
+    else if (endpoints.admin) item.servers = [listenerServer(endpoints.admin, 'admin listener')];
   }
   for (const route of routes) {
     const item = (doc.paths[route.path.openApiPath] ??= {
@@ -78,10 +90,12 @@ export function mergeRoutes(
   return doc;
 }
 
-/** An OpenAPI server object for the admin listener; a wildcard address leaves the host to the reader. */
-function adminServer({ host, port }: { host: string; port: number }): Record<string, unknown> {
-  const description = 'admin listener';
-  if (host === '0.0.0.0' || host === '::' || host === '') {
+/** An OpenAPI server object for a listener; a wildcard address leaves the host to the reader. */
+function listenerServer(
+  { host, port }: ListenerAddress,
+  description: string,
+): Record<string, unknown> {
+  if (isWildcardHost(host)) {
     return {
       url: `http://{host}:${port}`,
       description,
@@ -89,6 +103,17 @@ function adminServer({ host, port }: { host: string; port: number }): Record<str
     };
   }
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, description };
+}
+
+/** Whether `host` listens on every interface, so it names no host a client could use. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** The origin a browser would call a listener at (a wildcard host as `*`, as CSP allows). */
+export function listenerOrigin({ host, port }: ListenerAddress): string {
+  if (isWildcardHost(host)) return `http://*:${port}`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** The base document tags the gateway's own endpoints `operations`. */

@@ -15,6 +15,8 @@ export interface HttpReply {
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/** A reply's header block above this is refused rather than copied to the caller (Node's own request limit is 16 KiB). */
+export const MAX_REPLY_HEADER_BYTES = 64 * 1024;
 const INTEGER = /^\d{1,3}$/;
 // Fetch forbids a body on these; a 1xx is never a final status (RFC 9110 §15.2).
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
@@ -24,6 +26,13 @@ const NULL_BODY_STATUS = new Set([204, 205, 304]);
  * {@link BadReplyError} for a `Status-Code` HTTP cannot send as a final status.
  */
 export function replyToHttp(reply: Reply): HttpReply {
+  let headerBytes = 0;
+  for (const [name, value] of reply.headers) headerBytes += name.length + value.length + 4;
+  if (headerBytes > MAX_REPLY_HEADER_BYTES) {
+    throw new BadReplyError(
+      `the reply's headers take ${headerBytes} bytes; at most ${MAX_REPLY_HEADER_BYTES} are passed on`,
+    );
+  }
   const headers = replyHeadersToHttp(reply.headers);
   const serviceCode = firstHeader(reply.headers, 'nats-service-error-code');
   if (serviceCode !== undefined) {
@@ -48,7 +57,10 @@ export function replyToHttp(reply: Reply): HttpReply {
   }
   return {
     status,
-    headers: withOneContentType(headers),
+    // A 204 or 304 has no content, so no type for it either (RFC 9110 §8.3).
+    headers: NULL_BODY_STATUS.has(status)
+      ? headers.filter(([name]) => name.toLowerCase() !== 'content-type')
+      : withOneContentType(headers),
     body: NULL_BODY_STATUS.has(status) ? null : reply.payload,
   };
 }

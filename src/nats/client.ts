@@ -36,6 +36,8 @@ export interface NatsClientOptions {
   onReconnect?: () => void;
   /** Called for each reply that arrives after its request gave up (timed out, caller gone). */
   onLateReply?: () => void;
+  /** Called each time a connection that had closed for good is dialled anew. */
+  onRedial?: () => void;
   /** How to authenticate and encrypt; secrets are read from their files at each (re)connect. */
   security?: NatsSecurityOptions;
 }
@@ -112,6 +114,8 @@ export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionSt
 
 /** Longest pause between start-up dial attempts. */
 const MAX_STARTUP_BACKOFF_MS = 5_000;
+/** Longest pause between dials after a connection that was up closed: back within a second of the fix. */
+const MAX_REDIAL_BACKOFF_MS = 1_000;
 
 /** A NATS connection that serves gateway requests; see the module comment. */
 export class NatsClient implements RequestReply {
@@ -123,6 +127,9 @@ export class NatsClient implements RequestReply {
   #healthTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   #wakeStartupWait: (() => void) | undefined;
+  #lastStatusError: string | undefined;
+  /** `performance.now()` when the connection last stopped serving; undefined while it serves. */
+  #downSince: number | undefined = performance.now();
   readonly #options: NatsClientOptions;
   readonly #log: Logger;
   readonly #connected: Promise<void>;
@@ -133,7 +140,7 @@ export class NatsClient implements RequestReply {
     this.inboxPrefix = options.inboxPrefix;
     // A random token per process keeps two gateways' replies apart and the reply subjects unguessable.
     this.#replyPrefix = `${options.inboxPrefix}.${nuid.next()}`;
-    this.#connected = this.#connectUntilUp();
+    this.#connected = this.#connectUntilUp(true);
   }
 
   /** Starts connecting in the background; requests get 503 until the first connection is up. */
@@ -209,8 +216,15 @@ export class NatsClient implements RequestReply {
     this.#setState(ConnectionState.closed);
   }
 
-  async #connectUntilUp(): Promise<void> {
+  /**
+   * Dials until a connection is up. At start-up, credentials the server refuses end the process
+   * (they will not get better); after a connection that was up closed — a user revoked, a server
+   * that closed on us — the gateway dials on, reading credential files afresh each time, so a
+   * restored user or a rotated file brings it back without a restart.
+   */
+  async #connectUntilUp(startup: boolean): Promise<void> {
     const o = this.#options;
+    let lastFailure: string | undefined;
     for (let attempt = 1; !this.#stopping; attempt++) {
       try {
         const nc = await connect({
@@ -227,6 +241,8 @@ export class NatsClient implements RequestReply {
           timeout: Math.max(o.healthTimeoutMs, 2_000),
           // Async stack traces cost two Error objects per request and tell us nothing here.
           noAsyncTraces: true,
+          // A revoked user may be restored: keep redialling rather than close after two refusals.
+          ignoreAuthErrorAbort: true,
         });
         if (this.#stopping) {
           await nc.close();
@@ -235,15 +251,20 @@ export class NatsClient implements RequestReply {
         this.#adopt(nc);
         return;
       } catch (err) {
-        if (isAuthFailure(err)) throw new NatsAuthenticationError({ cause: err });
+        if (startup && isAuthFailure(err)) throw new NatsAuthenticationError({ cause: err });
         const waitMs = Math.min(
           o.reconnectWaitMs * 2 ** Math.min(attempt - 1, 10),
-          MAX_STARTUP_BACKOFF_MS,
+          startup ? MAX_STARTUP_BACKOFF_MS : MAX_REDIAL_BACKOFF_MS,
         );
-        this.#log.warn(
-          { err: errorMessage(err), servers: o.servers, attempt, retryInMs: waitMs },
-          'cannot connect to NATS; retrying',
-        );
+        // Once per kind of failure, not once per attempt.
+        const failure = errorMessage(err);
+        if (failure !== lastFailure) {
+          lastFailure = failure;
+          this.#log.warn(
+            { err: failure, servers: o.servers, attempt, retryInMs: waitMs },
+            'cannot connect to NATS; retrying',
+          );
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           this.#wakeStartupWait = () => {
@@ -268,10 +289,16 @@ export class NatsClient implements RequestReply {
       this.#log.error({ err: errorMessage(err) }, 'NATS status stream failed');
     });
     void nc.closed().then((err) => {
-      if (!this.#stopping)
-        this.#log.error({ err: errorMessage(err) }, 'NATS connection closed unexpectedly');
+      clearInterval(this.#healthTimer);
       this.#mux?.failAll(new NatsUnavailableError('the connection closed'));
-      this.#setState(ConnectionState.closed);
+      if (this.#stopping) {
+        this.#setState(ConnectionState.closed);
+        return;
+      }
+      this.#log.error({ err: errorMessage(err) }, 'NATS connection closed; dialling again');
+      this.#setState(ConnectionState.reconnecting);
+      this.#options.onRedial?.();
+      void this.#connectUntilUp(false);
     });
     this.#healthTimer = setInterval(
       () => void this.#checkHealth(nc),
@@ -296,13 +323,18 @@ export class NatsClient implements RequestReply {
         break;
       case 'reconnect':
         if (this.#stopping) return;
+        this.#lastStatusError = undefined;
         this.#log.info({ server: status.server }, 'reconnected to NATS');
         this.#options.onReconnect?.();
         this.#setState(ConnectionState.connected);
         break;
-      case 'error':
-        this.#log.error({ err: errorMessage(status.error) }, 'NATS reported an error');
+      case 'error': {
+        // While a revoked user is refused at every redial, say so once, not every 250 ms.
+        const err = errorMessage(status.error);
+        if (err !== this.#lastStatusError) this.#log.error({ err }, 'NATS reported an error');
+        this.#lastStatusError = err;
         break;
+      }
       case 'slowConsumer':
         this.#log.warn(
           { pending: status.pending },
@@ -340,8 +372,16 @@ export class NatsClient implements RequestReply {
   }
 
   #setState(state: ConnectionState): void {
-    if (this.#state === ConnectionState.closed) return;
+    // Closed is final only once the gateway itself is stopping.
+    if (this.#state === ConnectionState.closed && this.#stopping) return;
+    if (state === ConnectionState.connected) this.#downSince = undefined;
+    else this.#downSince ??= performance.now();
     this.#state = state;
+  }
+
+  /** How long the connection has not been serving requests, in ms (0 while it serves). */
+  get downForMs(): number {
+    return this.#downSince === undefined ? 0 : performance.now() - this.#downSince;
   }
 }
 

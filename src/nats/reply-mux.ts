@@ -3,6 +3,7 @@
  * nats.js `request()` does the same but builds `Error` objects per call for stack traces and
  * cancellation; here an error is built only when a request actually fails.
  */
+import { randomFillSync } from 'node:crypto';
 import {
   InvalidArgumentError as NatsInvalidArgumentError,
   InvalidSubjectError as NatsInvalidSubjectError,
@@ -54,6 +55,23 @@ interface QueuedPublish {
 /** Status a server (or a responder) puts on an empty message when nobody listens on the subject. */
 const NO_RESPONDERS_STATUS = 503;
 
+// 96 random bits per reply subject: a NATS user who saw one reply subject cannot guess the next
+// one and answer another caller's request. Drawn from a pool, refilled 4 KiB at a time.
+const TOKEN_BYTES = 12;
+const tokenPool = Buffer.alloc(4096 - (4096 % TOKEN_BYTES));
+let tokenOffset = tokenPool.length;
+
+/** A fresh reply token: 16 base64url characters. */
+function replyToken(): string {
+  if (tokenOffset === tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenOffset = 0;
+  }
+  const token = tokenPool.toString('base64url', tokenOffset, tokenOffset + TOKEN_BYTES);
+  tokenOffset += TOKEN_BYTES;
+  return token;
+}
+
 /** How many requests that gave up are remembered, so a reply that comes for one counts as late. */
 const REMEMBERED_GIVE_UPS = 10_000;
 
@@ -66,7 +84,6 @@ export class ReplyMux {
   readonly #gaveUp = new Set<string>();
   readonly #onLateReply: () => void;
   readonly #log: Logger;
-  #sequence = 0;
   #queue: QueuedPublish[] = [];
   #flushScheduled = false;
 
@@ -94,7 +111,7 @@ export class ReplyMux {
     if (maxPayloadBytes > 0 && payload.length + (headers?.length ?? 0) > maxPayloadBytes) {
       return Promise.reject(new PayloadTooLargeError(maxPayloadBytes));
     }
-    const token = (this.#sequence++).toString(36);
+    const token = replyToken();
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(token, {
         subject,
@@ -207,6 +224,11 @@ export class ReplyMux {
           pending.reject(new NoRespondersError(pending.subject));
           return;
         }
+        const status = natsStatusProblem(natsHeaders?.code);
+        if (status) {
+          pending.reject(status);
+          return;
+        }
         reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders) };
       } catch (cause) {
         pending.reject(new BadReplyError('the reply has a malformed header block', { cause }));
@@ -251,6 +273,8 @@ export class ReplyMux {
         if (this.#settle(token)) this.#endGather(pending, gather, 'end');
         return;
       }
+      const status = natsStatusProblem(natsHeaders?.code);
+      if (status) throw status;
       reply = { payload: msg.data, headers: fromNatsHeaders(natsHeaders), replyTo: msg.reply };
     } catch (cause) {
       // A stream cannot skip a chunk; a gather keeps the others and marks this one.
@@ -304,6 +328,16 @@ export class ReplyMux {
     if (pending.gather) clearTimeout(pending.gather.stallTimer);
     return pending;
   }
+}
+
+/**
+ * A NATS status line other than 503 (e.g. `NATS/1.0 408`) on a reply is the server or a library
+ * speaking, not the responder answering: it is no reply the caller should get as a 200.
+ */
+function natsStatusProblem(code: number | undefined): BadReplyError | undefined {
+  if (code === undefined || code === 0 || code === NO_RESPONDERS_STATUS) return undefined;
+  if (code >= 200 && code < 300) return undefined;
+  return new BadReplyError(`the reply is a NATS status ${code} message, not an answer`);
 }
 
 function replyBytes(reply: Reply): number {

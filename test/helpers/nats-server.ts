@@ -30,6 +30,8 @@ export interface NatsServer {
   /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: TCP stays open, nothing answers. */
   freeze(): void;
   thaw(): void;
+  /** Replaces the config file and has the server reload it (SIGHUP), as an operator would. */
+  reload(config: string): Promise<void>;
 }
 
 /** Starts a nats-server and resolves once it listens. */
@@ -52,7 +54,19 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const waiters: Array<{ pattern: RegExp; from: number; done: () => void }> = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const w of [...waiters]) {
+      if (w.pattern.test(stderr.slice(w.from))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.done();
+      }
+    }
+  });
+  /** Resolves when the server logs a line matching `pattern` from now on. */
+  const stderrAfter = (pattern: RegExp): Promise<void> =>
+    new Promise((done) => waiters.push({ pattern, from: stderr.length, done }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const ports = await waitForPortsFile(
@@ -77,6 +91,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       },
       freeze: () => void child.kill('SIGSTOP'),
       thaw: () => void child.kill('SIGCONT'),
+      async reload(config) {
+        await writeFile(configFile, config);
+        const reloaded = stderrAfter(/Reloaded server configuration/);
+        child.kill('SIGHUP');
+        await reloaded;
+      },
     };
   } catch (err) {
     child.kill('SIGKILL');

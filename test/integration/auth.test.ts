@@ -59,6 +59,19 @@ describe('API keys', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('authenticates before any subject check: a stranger learns nothing of the allow-list', async () => {
+    for (const subject of ['$SYS.REQ.SERVER.PING', '_INBOX.x', 'a..b', `${P}.any`]) {
+      const res = await send(`${stack.gateway.url}/rr/${subject}`, { body: 'x' });
+      expect(res.status, subject).toBe(401);
+    }
+    // With a key, the subject checks answer as before.
+    const denied = await send(`${stack.gateway.url}/rr/$SYS.REQ.SERVER.PING`, {
+      body: 'x',
+      headers: bearer('full-secret'),
+    });
+    expect(denied.status).toBe(403);
+  });
+
   it('lets a valid key through and never forwards it, even where the route forwards Authorization', async () => {
     const seen = await recordOn(`${P}.any`);
     const res = await send(`${stack.gateway.url}/rr/${P}.any`, {

@@ -40,7 +40,7 @@ describe('parseConfig', () => {
     expect(config.rr).toEqual({
       enabled: true,
       allow: ['>'],
-      deny: ['$SYS.>', '$JS.>', '$KV.>', '$O.>', '_INBOX.>'],
+      deny: ['$SYS.>', '$JS.>', '$KV.>', '$O.>', '$SRV.>', '_INBOX.>'],
     });
     expect(config.headers).toEqual({
       case: 'canonical',

@@ -192,6 +192,7 @@ describe('createApp: mapped routes and /rr in one table', () => {
       },
       requestMany: () => Promise.reject(new Error('not used')),
       acknowledge: () => undefined,
+      downForMs: 0,
     };
     const app = createApp({
       config: parseConfig(yaml, 'test'),

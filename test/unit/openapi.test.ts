@@ -32,6 +32,7 @@ const offline: RequestReply = {
   request: () => Promise.reject(new Error('offline')),
   requestMany: () => Promise.reject(new Error('offline')),
   acknowledge: () => undefined,
+  downForMs: 0,
 };
 
 describe('openapi.yaml', () => {
@@ -82,7 +83,7 @@ describe('openapi.yaml', () => {
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const method of METHODS.filter((m) => m in item)) {
           const res = await fetch(
-            `http://127.0.0.1:${port}${path.replace('{subject}', 'demo.echo')}`,
+            `http://127.0.0.1:${port}${path.replace('{subject}', 'demo.echo').replace('{file}', 'init.js')}`,
             {
               method: method.toUpperCase(),
             },
