@@ -16,7 +16,7 @@ import { createApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
 import { createLogger, flushLogs } from './log.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, serveClusterMetrics } from './metrics.js';
 import { ConnectionState, NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
 import { superviseWorkers, WorkerCommand } from './supervisor.js';
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
 /** The primary of `http.workers > 1`: starts the workers and passes signals on to them. */
 function runPrimary(workers: number, logger: Logger): void {
   const supervisor = superviseWorkers({ workers, logger });
+  serveClusterMetrics();
   process.on('SIGHUP', () => supervisor.reload());
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

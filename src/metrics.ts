@@ -2,7 +2,15 @@
  * Prometheus metrics (prom-client). Labels are route templates, methods and outcomes, never raw
  * subjects, paths or ids, so their number stays bounded whatever callers send.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster from 'node:cluster';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 /** How a request ended, for the `outcome` label. */
 export const Outcome = {
@@ -50,11 +58,38 @@ export interface Metrics {
   countRedial(): void;
   /** Counts a stream the gateway cut short, by reason. */
   countStreamCut(reason: string): void;
+  /**
+   * The exposition text for `/metrics`: with `http.workers > 1`, every worker's metrics summed by
+   * the primary (a scrape reaches one worker, which would otherwise show only its own share).
+   */
+  exposition(): Promise<string>;
+}
+
+/** The IPC messages a worker and the primary exchange for an aggregated scrape. */
+const METRICS_REQUEST = 'gateway:metrics';
+const METRICS_ANSWER = 'gateway:metrics-answer';
+/** How long a worker waits for the primary's aggregate before it answers with its own metrics. */
+const AGGREGATE_TIMEOUT_MS = 5_000;
+
+/**
+ * In the primary of `http.workers > 1`: answers workers' requests for the cluster's metrics with
+ * prom-client's aggregate of every worker's registry.
+ */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: { type?: string; id?: number }) => {
+    if (message.type !== METRICS_REQUEST) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text }),
+      (err: unknown) => worker.send({ type: METRICS_ANSWER, id: message.id, error: String(err) }),
+    );
+  });
 }
 
 /** Creates a registry with the gateway's metrics and Node's default process metrics. */
 export function createMetrics({ inFlight, natsState, natsStates }: MetricsOptions): Metrics {
   const registry = new Registry();
+  const exposition = cluster.isWorker ? workerExposition(registry) : () => registry.metrics();
   collectDefaultMetrics({ register: registry, prefix: 'nhg_' });
   const requests = new Counter({
     name: 'nhg_http_requests_total',
@@ -138,5 +173,33 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     countStreamCut(reason) {
       streamCuts.inc({ reason });
     },
+    exposition,
+  };
+}
+
+/** In a worker: this registry answers the primary's collection, and a scrape asks the primary. */
+function workerExposition(registry: Registry): () => Promise<string> {
+  AggregatorRegistry.setRegistries([registry]);
+  // Constructing one adds prom-client's worker listener that hands this registry to the primary.
+  new AggregatorRegistry();
+  let nextId = 0;
+  const waiting = new Map<number, (text: string | undefined) => void>();
+  process.on('message', (message: { type?: string; id?: number; text?: string }) => {
+    if (message.type !== METRICS_ANSWER || message.id === undefined) return;
+    waiting.get(message.id)?.(message.text);
+  });
+  return async function clusterExposition() {
+    const id = nextId++;
+    const text = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), AGGREGATE_TIMEOUT_MS);
+      waiting.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      process.send?.({ type: METRICS_REQUEST, id });
+    });
+    waiting.delete(id);
+    // Without the primary's answer, this worker's own metrics are better than none.
+    return text ?? registry.metrics();
   };
 }

@@ -11,7 +11,7 @@ export function metricsRoute(metrics: Metrics): RouteEntry {
     methods: ['GET'],
     kind: 'gateway',
     async handle(exchange) {
-      const text = await metrics.registry.metrics();
+      const text = await metrics.exposition();
       send(exchange, 200, [['Content-Type', metrics.registry.contentType]], text);
     },
   };

@@ -33,7 +33,7 @@ function stall(port: number, text: string): Promise<{ reply: string; afterMs: nu
 }
 
 describe('limits', () => {
-  it('answers 503 overloaded with Retry-After past http.maxInFlight, and recovers', async () => {
+  it('answers 503 overloaded with Retry-After past http.maxInFlight, health stays 200, and recovers', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let arrived = 0;
@@ -61,6 +61,13 @@ describe('limits', () => {
       expect(res.json()).toMatchObject({ type: `${PROBLEM_TYPE_BASE}overloaded` });
     }
     expect(arrived).toBe(5);
+    // The gateway's own endpoints stay outside the limit: a liveness probe never restarts a busy pod.
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect(
+        (await send(`${stack.gateway.url}${path}`, { method: 'GET', agent })).status,
+        path,
+      ).toBe(200);
+    }
     release();
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect((await send(`${stack.gateway.url}/rr/${P}.held`, { body: 'x', agent })).status).toBe(

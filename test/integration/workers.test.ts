@@ -47,6 +47,44 @@ describe('workers', () => {
     expect(served.has(stack.gateway.pid)).toBe(false);
   });
 
+  it('shows every worker’s requests in each /metrics scrape, whichever worker answers it', async () => {
+    await waitForPids((l) => l.msg === 'connected to NATS', 2);
+    await respond(stack.nc, `${P}.counted`, (msg) => msg.respond('ok')).then((u) =>
+      stack.afterThisTest(u),
+    );
+    const agent = new Agent({ keepAlive: false });
+    for (let i = 0; i < 41; i++) {
+      expect(
+        (await send(`${stack.gateway.url}/rr/${P}.counted`, { body: 'x', agent })).status,
+      ).toBe(200);
+    }
+    const served = pidsOf(
+      stack.gateway.logs,
+      (l) => l.msg === 'request' && l.subject === `${P}.counted`,
+    );
+    expect(served.size).toBe(2);
+    // Scrapes on fresh connections land on both workers; each shows all 41.
+    const okRequests = (text: string): number =>
+      text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('nhg_http_requests_total{') &&
+            l.includes('route="/rr/{subject}"') &&
+            l.includes('outcome="ok"'),
+        )
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const scrapes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      scrapes.push(
+        okRequests((await send(`${stack.gateway.url}/metrics`, { method: 'GET', agent })).text),
+      );
+    }
+    const totals = new Set(scrapes);
+    expect(totals.size).toBe(1);
+    expect([...totals][0]).toBeGreaterThanOrEqual(41);
+  });
+
   it('reloads every worker on SIGHUP', async () => {
     await respond(stack.nc, `${P}.added`, (msg) => msg.respond('added')).then((u) =>
       stack.afterThisTest(u),
