@@ -39,7 +39,7 @@ export interface ForwardTarget {
   /** The route template that matched, sent as `X-Gateway-Route`. */
   route: string;
   /** Decoded path parameters, each sent as `X-Gateway-Param-<name>`. */
-  params?: Readonly<Record<string, string>>;
+  params?: ReadonlyArray<readonly [header: string, value: string]>;
 }
 
 // RFC 9110 §9.3: these carry no content the gateway should forward.
@@ -156,9 +156,7 @@ function natsRequestHeaders(
   headers.push([PATH_HEADER, path]);
   if (query) headers.push([QUERY_HEADER, query]);
   headers.push([ROUTE_HEADER, target.route]);
-  for (const [name, value] of Object.entries(target.params ?? {})) {
-    headers.push([`${CONTEXT_HEADER_PREFIX}Param-${name}`, value]);
-  }
+  if (target.params) for (const [name, value] of target.params) headers.push([name, value]);
   return headers;
 }
 

@@ -95,12 +95,11 @@ function firstMatch(
   if (first === undefined) return undefined;
   const [entry, indexOrParams] = first;
   // Hono's routers return either the values themselves or their indexes into a stash.
-  const names = Object.keys(indexOrParams);
-  if (names.length === 0) return { entry, params: NO_PARAMS };
   if (stash === undefined) return { entry, params: indexOrParams as Record<string, string> };
-  const params: Record<string, string> = {};
-  for (const name of names) {
+  let params: Record<string, string> | undefined;
+  for (const name in indexOrParams) {
+    params ??= {};
     params[name] = stash[(indexOrParams as Record<string, number>)[name] as number] as string;
   }
-  return { entry, params };
+  return { entry, params: params ?? NO_PARAMS };
 }

@@ -9,6 +9,7 @@ import type { PathTemplate, SubjectTemplate } from '../config/templates.js';
 import { InvalidParameterError } from '../errors.js';
 import { tokenProblem } from '../subject.js';
 import { forward } from './forward.js';
+import { CONTEXT_HEADER_PREFIX } from './header-policy.js';
 import type { ForwardDeps } from './forward.js';
 import type { RawParams, RouteEntry } from './route-table.js';
 
@@ -49,15 +50,20 @@ export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntr
   return routes.map((route) => {
     const policy = effectivePolicy(config, route.config);
     const template = route.path.source;
+    // Spelled once per route, not per request.
+    const headerNames = route.path.params.map((name) => `${CONTEXT_HEADER_PREFIX}Param-${name}`);
     return {
       template,
       pattern: template,
       methods: route.methods,
       kind: 'nats',
       async handle(exchange, rawParams) {
-        const params = decodeParams(route, rawParams);
-        const subject = renderSubject(route.subject, (name) => params[name] as string);
+        const values = decodeParams(route, rawParams);
+        const subject = renderSubject(route.subject, (name) => values[name] as string);
         exchange.subject = subject;
+        const params = headerNames.map((header, i) => {
+          return [header, values[route.path.params[i] as string] as string] as const;
+        });
         await forward(exchange, deps, { subject, policy, route: template, params });
       },
     } satisfies RouteEntry;
