@@ -165,14 +165,27 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     }
     reloading = true;
     void (async () => {
-      do {
-        again = false;
-        await reload(configPath, running, logger, (next) => {
-          app = createApp({ config: next, nats, lifecycle, logger, openApi, metrics, boundPorts });
-          running = next;
-        });
-      } while (again);
-      reloading = false;
+      try {
+        do {
+          again = false;
+          await reload(configPath, running, logger, (next) => {
+            app = createApp({
+              config: next,
+              nats,
+              lifecycle,
+              logger,
+              openApi,
+              metrics,
+              boundPorts,
+            });
+            running = next;
+          });
+        } while (again);
+      } catch (err) {
+        logger.error({ err }, 'config reload failed; keeping the running config');
+      } finally {
+        reloading = false;
+      }
     })();
   };
   process.on('SIGHUP', onReload);

@@ -69,7 +69,8 @@ export interface Metrics {
 const METRICS_REQUEST = 'gateway:metrics';
 const METRICS_ANSWER = 'gateway:metrics-answer';
 /** How long a worker waits for the primary's aggregate before it answers with its own metrics. */
-const AGGREGATE_TIMEOUT_MS = 5_000;
+// Longer than prom-client's own 5 s wait for the workers, so its answer (or error) comes first.
+const AGGREGATE_TIMEOUT_MS = 7_000;
 
 /**
  * In the primary of `http.workers > 1`: answers workers' requests for the cluster's metrics with
@@ -114,9 +115,10 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
   });
   new Gauge({
     name: 'nhg_nats_connection_state',
-    help: 'NATS connection state: 1 for the current state, 0 for the others.',
+    help: 'NATS connection state: 1 for the current state, 0 for the others (with workers: 1 when any is in it).',
     labelNames: ['state'] as const,
     registers: [registry],
+    aggregator: 'max',
     collect() {
       const current = natsState();
       for (const state of natsStates) this.set({ state }, state === current ? 1 : 0);

@@ -13,6 +13,8 @@ export interface EffectivePolicy {
   drop: ReadonlySet<string>;
   /** Static headers, replacing caller headers of the same name. */
   add: ReadonlyArray<[string, string]>;
+  /** The lowercased names of `add`, looked up for every request. */
+  addNames: ReadonlySet<string>;
   /** `first`, `all` or `stream`, before the caller's `?replies=`. */
   replies: 'first' | 'all' | 'stream';
   /** Gather defaults before the caller's `?max=`, `?wait=`, `?stall=`; and the cap on replies. */
@@ -39,6 +41,7 @@ export function effectivePolicy(config: Config, route?: RouteConfig): EffectiveP
     headerCase: own?.case ?? global.case,
     drop,
     add: Object.entries(own?.add ?? global.add),
+    addNames: new Set(Object.keys(own?.add ?? global.add).map((name) => name.toLowerCase())),
     replies: route?.replies ?? 'first',
     gather: {
       max: route?.gather?.max,

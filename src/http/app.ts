@@ -74,6 +74,7 @@ export function createApp({
   const mainAddress = (): ListenerAddress => ({
     host: config.http.host,
     port: boundPorts().main ?? config.http.port,
+    scheme: config.http.tls ? 'https' : 'http',
   });
   const routes = compileRoutes(config);
   const auth = createAuthenticator(config);

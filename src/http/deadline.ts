@@ -42,6 +42,17 @@ export function requestBudgetMs(
   return Math.min(budgetMs, limits.maxMs);
 }
 
+/** Whether the caller, or a proxy for it, named a budget (rather than leaving the route's default). */
+export function budgetAsked(queryTimeout: string | undefined, incoming: IncomingMessage): boolean {
+  const { headers } = incoming;
+  return (
+    queryTimeout !== undefined ||
+    headers['request-timeout'] !== undefined ||
+    headers['grpc-timeout'] !== undefined ||
+    headers['x-envoy-expected-rq-timeout-ms'] !== undefined
+  );
+}
+
 function duration(source: string, text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) {

@@ -71,6 +71,8 @@ export function docsRoutes({ tryItOrigin }: DocsOptions): RouteEntry[] {
     if (!file) {
       file = readFile(join(dist, name));
       cache.set(name, file);
+      // A failed read is tried again next time rather than remembered.
+      file.catch(() => cache.delete(name));
     }
     return file;
   };

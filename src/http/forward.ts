@@ -20,7 +20,7 @@ import type { Exchange, RoutedExchange } from './context.js';
 import type { CutReason, StreamOutOptions } from './stream-out.js';
 import { CONTEXT_HEADER_PREFIX, requestHeadersToNats } from './header-policy.js';
 import { replyToHttp } from './reply.js';
-import { requestBudgetMs } from './deadline.js';
+import { budgetAsked, requestBudgetMs } from './deadline.js';
 import { send } from './send.js';
 
 /** What forwarding needs from the gateway. */
@@ -92,10 +92,15 @@ export async function forward(
 
   // The budget runs from the request's arrival: what reading the body took is already spent. The
   // gateway waits for replies until the deadline (a gather's whole wait; a stream's first chunk).
-  const leftMs = Math.floor(
-    (gather?.waitMs ?? budgetMs) - (performance.now() - exchange.startedMs),
-  );
-  if (leftMs <= 0) throw new RequestTimeoutError(subject, budgetMs);
+  // A gather waits no longer than a budget the caller (or its proxy) named, whatever ?wait= says.
+  const windowMs = !gather
+    ? budgetMs
+    : budgetAsked(query('timeout'), incoming)
+      ? Math.min(gather.waitMs ?? budgetMs, budgetMs)
+      : (gather.waitMs ?? budgetMs);
+  const leftExactMs = windowMs - (performance.now() - exchange.startedMs);
+  if (leftExactMs <= 0) throw new RequestTimeoutError(subject, budgetMs);
+  const leftMs = Math.ceil(leftExactMs);
   headers.push([DEADLINE_HEADER, String(Date.now() + leftMs)]);
   headers.push([TIMEOUT_MS_HEADER, String(leftMs)]);
   if (gather) gather.waitMs = leftMs;
@@ -115,9 +120,11 @@ export async function forward(
   };
   if (gather || replies === 'stream') {
     const out: StreamOutOptions = {
-      // A gather's bytes are bounded by its budget already; a caller that stops reading one is cut
-      // by the write timeout.
-      maxBufferBytes: gather ? Infinity : policy.stream.maxBufferBytes,
+      // A gather's replies are bounded by its byte budget; framed as JSON they take up to about
+      // twice that. A caller that stops reading one is cut by the write timeout.
+      maxBufferBytes: gather
+        ? Math.max(policy.stream.maxBufferBytes, 2 * policy.gather.maxBytes)
+        : policy.stream.maxBufferBytes,
       writeTimeoutMs: policy.stream.writeTimeoutMs,
       acknowledge: (subject) => nats.acknowledge(subject),
       onCut: onStreamCut,
@@ -148,8 +155,7 @@ function natsRequestHeaders(
     headers = headers.filter(([name]) => name.toLowerCase() !== 'authorization');
   appendPeer(headers, peerAddress(incoming.socket.remoteAddress));
   if (policy.add.length > 0) {
-    const replaced = new Set(policy.add.map(([name]) => name.toLowerCase()));
-    headers = headers.filter(([name]) => !replaced.has(name.toLowerCase()));
+    headers = headers.filter(([name]) => !policy.addNames.has(name.toLowerCase()));
     headers.push(...policy.add);
   }
   headers.push([METHOD_HEADER, method]);
@@ -166,32 +172,30 @@ function natsRequestHeaders(
  * responder that reads the last hop reads what the gateway saw, whatever `http.trustProxy` says.
  */
 function appendPeer(headers: HeaderList, peer: string): void {
-  let xffName: string | undefined;
-  let forwardedName: string | undefined;
-  const xff: string[] = [];
-  const forwarded: string[] = [];
-  for (let i = 0; i < headers.length;) {
-    const [name, value] = headers[i] as [string, string];
-    const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for' || lower === 'forwarded') {
-      if (lower === 'forwarded') {
-        forwardedName ??= name;
-        forwarded.push(value);
-      } else {
-        xffName ??= name;
-        xff.push(value);
-      }
-      headers.splice(i, 1);
+  let xff: string | undefined;
+  let xffName = 'X-Forwarded-For';
+  let forwarded: string | undefined;
+  let forwardedName = 'Forwarded';
+  let kept = 0;
+  for (const header of headers) {
+    const [name, value] = header;
+    // Compared by length first: most requests carry neither, and lowering every name costs.
+    const lower = name.length === 15 || name.length === 9 ? name.toLowerCase() : '';
+    if (lower === 'x-forwarded-for') {
+      if (xff === undefined) xffName = name;
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+    } else if (lower === 'forwarded') {
+      if (forwarded === undefined) forwardedName = name;
+      forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
     } else {
-      i++;
+      headers[kept++] = header;
     }
   }
-  xff.push(peer);
-  headers.push([xffName ?? 'X-Forwarded-For', xff.join(', ')]);
-  if (forwarded.length > 0) {
+  headers.length = kept;
+  headers.push([xffName, xff === undefined ? peer : `${xff}, ${peer}`]);
+  if (forwarded !== undefined) {
     const node = peer.includes(':') ? `"[${peer}]"` : peer;
-    forwarded.push(`for=${node}`);
-    headers.push([forwardedName ?? 'Forwarded', forwarded.join(', ')]);
+    headers.push([forwardedName, `${forwarded}, for=${node}`]);
   }
 }
 

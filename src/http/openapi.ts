@@ -47,6 +47,8 @@ export interface GatewayEndpoints {
 export interface ListenerAddress {
   host: string;
   port: number;
+  /** `https` for a listener with `http.tls`. */
+  scheme?: 'http' | 'https';
 }
 
 /**
@@ -92,17 +94,17 @@ export function mergeRoutes(
 
 /** An OpenAPI server object for a listener; a wildcard address leaves the host to the reader. */
 function listenerServer(
-  { host, port }: ListenerAddress,
+  { host, port, scheme = 'http' }: ListenerAddress,
   description: string,
 ): Record<string, unknown> {
   if (isWildcardHost(host)) {
     return {
-      url: `http://{host}:${port}`,
+      url: `${scheme}://{host}:${port}`,
       description,
       variables: { host: { default: 'localhost', description: "the gateway's host name" } },
     };
   }
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, description };
+  return { url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`, description };
 }
 
 /** Whether `host` listens on every interface, so it names no host a client could use. */
@@ -111,9 +113,9 @@ export function isWildcardHost(host: string): boolean {
 }
 
 /** The origin a browser would call a listener at (a wildcard host as `*`, as CSP allows). */
-export function listenerOrigin({ host, port }: ListenerAddress): string {
-  if (isWildcardHost(host)) return `http://*:${port}`;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export function listenerOrigin({ host, port, scheme = 'http' }: ListenerAddress): string {
+  if (isWildcardHost(host)) return `${scheme}://*:${port}`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** The base document tags the gateway's own endpoints `operations`. */

@@ -39,7 +39,9 @@ export class StreamOut {
   readonly #exchange: Exchange;
   readonly #options: StreamOutOptions;
   /** The caller takes a chunked body and said it reads trailers: a cut can say why. */
-  readonly #trailers: boolean;
+  #trailers: boolean;
+  /** Bytes handed to Node so far; what Node still holds is `outgoing.writableLength`. */
+  #written = 0;
   /** Acknowledgements owed once the socket has taken what was written before them. */
   #owed: string[] = [];
   #writeTimer: NodeJS.Timeout | undefined;
@@ -87,7 +89,9 @@ export class StreamOut {
   write(chunk: Uint8Array | string, ackTo?: string): void {
     if (!this.open) return;
     const { outgoing } = this.#exchange;
-    const taken = chunk.length === 0 || outgoing.write(chunk);
+    // An empty chunk writes nothing; it is taken once what came before it is.
+    const taken = chunk.length === 0 ? !outgoing.writableNeedDrain : outgoing.write(chunk);
+    this.#written += chunk.length;
     if (ackTo !== undefined) this.#owed.push(ackTo);
     if (taken) {
       this.#payOwed();
@@ -103,8 +107,12 @@ export class StreamOut {
   /** Ends the answer normally: the final chunk goes out. */
   end(last?: string): void {
     if (!this.open) return;
-    this.#stopTimer();
-    this.#exchange.outgoing.end(last);
+    const { outgoing } = this.#exchange;
+    if (last !== undefined) this.#written += Buffer.byteLength(last);
+    outgoing.end(last);
+    // A caller that never reads what is left must not pin the socket and its buffer for ever.
+    if (outgoing.writableLength > 0) this.#armWriteTimer();
+    else this.#stopTimer();
   }
 
   /** Ends the answer so that the caller sees it is incomplete; logged and counted once. */
@@ -121,7 +129,8 @@ export class StreamOut {
       outgoing.end();
       return;
     }
-    const { socket } = outgoing;
+    // The request's socket: a pipelined response not yet at the head of the line has none.
+    const { socket } = this.#exchange.incoming;
     if (outgoing.chunkedEncoding) {
       // No final zero-length chunk: every HTTP/1.1 client reports an incomplete body.
       socket?.destroy();
@@ -136,6 +145,11 @@ export class StreamOut {
     this.#payOwed();
   };
 
+  /** Bytes the caller's socket has taken so far. */
+  #taken(): number {
+    return this.#written - this.#exchange.outgoing.writableLength;
+  }
+
   #payOwed(): void {
     if (this.#owed.length === 0) return;
     const owed = this.#owed;
@@ -145,18 +159,21 @@ export class StreamOut {
 
   #armWriteTimer(): void {
     if (this.#writeTimer !== undefined) return;
-    this.#writtenAtArm = this.#exchange.outgoing.socket?.bytesWritten ?? 0;
+    this.#writtenAtArm = this.#taken();
     this.#writeTimer = setTimeout(this.#checkProgress, this.#options.writeTimeoutMs);
   }
 
   readonly #checkProgress = (): void => {
     this.#writeTimer = undefined;
     const { outgoing } = this.#exchange;
-    if (!this.open || outgoing.writableLength === 0) return;
-    const written = outgoing.socket?.bytesWritten ?? 0;
+    if (this.#cut !== undefined || outgoing.destroyed || outgoing.writableLength === 0) return;
     // Bytes still waiting and none taken since the timer was armed: the caller stopped reading.
-    if (written === this.#writtenAtArm) this.cut('write-timeout');
-    else this.#armWriteTimer();
+    if (this.#taken() === this.#writtenAtArm) {
+      if (outgoing.writableEnded) this.#exchange.incoming.socket.destroy();
+      else this.cut('write-timeout');
+    } else {
+      this.#armWriteTimer();
+    }
   };
 
   #stopTimer(): void {

@@ -14,6 +14,7 @@ import {
 import type { ConnectionOptions, NatsConnection, Status } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { NatsUnavailableError, ShuttingDownError } from '../errors.js';
+import { isUnderPrefix, subjectProblem } from '../subject.js';
 import type {
   GatherOptions,
   GatherResult,
@@ -188,6 +189,19 @@ export class NatsClient implements RequestReply {
 
   acknowledge(subject: string): void {
     if (this.#state !== ConnectionState.connected || !this.#nc) return;
+    // The gateway publishes with its own permissions: a responder may name its own inbox, never
+    // a system or JetStream API subject, nor a reply subject of the gateway's other callers.
+    if (
+      subject.startsWith('$') ||
+      isUnderPrefix(this.#replyPrefix, subject) ||
+      subjectProblem(subject)
+    ) {
+      this.#log.debug(
+        { subject },
+        'stream chunk asked for an acknowledgement on a refused subject',
+      );
+      return;
+    }
     try {
       this.#nc.publish(subject);
     } catch (err) {
@@ -352,9 +366,11 @@ export class NatsClient implements RequestReply {
    * connection then turns a wall of 504s into a few fast 503s.
    */
   async #checkHealth(nc: NatsConnection): Promise<void> {
-    if (this.#state !== ConnectionState.connected || this.#stopping) return;
+    if (this.#state !== ConnectionState.connected || this.#stopping || nc !== this.#nc) return;
     const answered = await withDeadline(nc.flush(), this.#options.healthTimeoutMs);
-    if (answered || this.#stopping || this.#state !== ConnectionState.connected) return;
+    // A check of a connection that was replaced meanwhile says nothing about the new one.
+    if (answered || this.#stopping || nc !== this.#nc) return;
+    if (this.#state !== ConnectionState.connected) return;
     this.#log.warn(
       { timeoutMs: this.#options.healthTimeoutMs },
       'NATS connection stopped answering; reconnecting',

@@ -296,7 +296,16 @@ export class ReplyMux {
       }
     }
     gather.count++;
-    gather.onReply(reply);
+    try {
+      gather.onReply(reply);
+    } catch (err) {
+      this.#settle(token)?.reject(
+        new BadReplyError('the reply could not be passed on', { cause: err }),
+      );
+      return;
+    }
+    // The caller's side may have ended the request from inside onReply (a cut, a HEAD).
+    if (this.#pending.get(token) !== pending) return;
     if (gather.count >= maxReplies) {
       this.#settle(token);
       this.#endGather(pending, gather, 'max');

@@ -272,6 +272,33 @@ describe('flow control', () => {
   });
 });
 
+describe('acknowledgements go only where a responder may ask for them', () => {
+  it('never publishes to a $ subject or to another caller’s reply subject', async () => {
+    const subject = uniqueSubject(P);
+    const forbidden = ['$JS.API.STREAM.PURGE.orders', '$SYS.REQ.SERVER.PING'];
+    const leaked: string[] = [];
+    for (const target of forbidden) {
+      stack.afterThisTest(await respond(stack.nc, target, (msg) => leaked.push(msg.subject)));
+    }
+    const acks = `${subject}.acks`;
+    let acked = 0;
+    stack.afterThisTest(await respond(stack.nc, acks, () => (acked += 1)));
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
+        stack.nc.publish(msg.reply!, 'a,', { reply: forbidden[0]! });
+        stack.nc.publish(msg.reply!, 'b,', { reply: forbidden[1]! });
+        stack.nc.publish(msg.reply!, 'c', { reply: acks });
+        stack.nc.publish(msg.reply!);
+      }),
+    );
+    const res = await send(streamUrl(subject), { body: 'x' });
+    expect(res.text).toBe('a,b,c');
+    await expect.poll(() => acked, { timeout: 5_000 }).toBe(1);
+    await stack.nc.flush();
+    expect(leaked).toEqual([]);
+  });
+});
+
 describe('every caller gets a stream it can read', () => {
   async function threeChunks(subject: string): Promise<void> {
     stack.afterThisTest(

@@ -143,6 +143,7 @@ describe('effectivePolicy', () => {
         headerCase: 'canonical',
         drop: new Set(['cookie', 'x-internal']),
         add: [['X-Env', 'prod']],
+        addNames: new Set(['x-env']),
         replies: 'first',
         gather: {
           max: undefined,
@@ -163,6 +164,7 @@ describe('effectivePolicy', () => {
       headerCase: 'preserve',
       drop: new Set(['x-internal']),
       add: [['X-Team', 'b']],
+      addNames: new Set(['x-team']),
       replies: 'first',
       gather: {
         max: undefined,
