@@ -16,10 +16,11 @@ export interface OutboundRequest {
   /** The caller's whole budget, of which `timeoutMs` is what is left; the timeout error names it. */
   budgetMs?: number | undefined;
   /**
-   * Receives a function that forgets the request at once (the HTTP caller hung up). A plain callback
+   * Receives a function that forgets the request at once: the HTTP caller hung up (a reply that
+   * comes later is late), or, with `false`, the gateway has all it wants (a cut stream, a HEAD). A plain callback
    * rather than an AbortSignal: an AbortController per request was a measurable cost.
    */
-  onCancel?: ((cancel: () => void) => void) | undefined;
+  onCancel?: ((cancel: (callerGone?: boolean) => void) => void) | undefined;
 }
 
 /** A reply to a request. */

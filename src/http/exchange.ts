@@ -16,9 +16,9 @@ import type { Lifecycle } from './lifecycle.js';
 import { requestIdFrom } from './request-id.js';
 import { parseTarget } from './target.js';
 
-const CURRENT_EXCHANGE = Symbol('exchange in flight');
-/** A socket that carries, while a request on it is handled, that request's exchange. */
-type ExchangeSocket = object & { [CURRENT_EXCHANGE]?: Exchange | undefined };
+const IN_FLIGHT = Symbol('exchanges in flight');
+/** A socket that carries the exchanges of its requests being handled, in arrival order (pipelining). */
+type ExchangeSocket = object & { [IN_FLIGHT]?: Exchange[] };
 
 /** What {@link createExchanges} needs. */
 export interface ExchangesOptions {
@@ -37,7 +37,7 @@ export interface Exchanges {
    * access-log line. `handle` answers every failure itself; it never rejects.
    */
   run(exchange: Exchange, handle: (exchange: Exchange) => Promise<void>): Promise<void>;
-  /** The exchange in flight on `socket`, if any: the first one not yet finished. */
+  /** The exchange in flight on `socket`, if any: the first (oldest) one not yet finished. */
   onSocket(socket: object): Exchange | undefined;
   /**
    * Counts and logs an answer given without an exchange: a request Node's parser refused
@@ -88,7 +88,7 @@ export function createExchanges({
   return {
     record,
     onSocket(socket) {
-      return (socket as ExchangeSocket)[CURRENT_EXCHANGE];
+      return (socket as ExchangeSocket)[IN_FLIGHT]?.[0];
     },
     open(incoming, outgoing) {
       const exchange: Exchange = {
@@ -105,10 +105,10 @@ export function createExchanges({
         clientIp: clientAddress(incoming, trustProxy),
         apiKey: undefined,
       };
-      // A pipelined request waits behind the one in flight; the first one is what a parser error
-      // on the connection interrupts (client-error.ts).
+      // A pipelined request waits behind the ones before it; the first is what a parser error on
+      // the connection interrupts (client-error.ts).
       const socket = incoming.socket as ExchangeSocket;
-      socket[CURRENT_EXCHANGE] ??= exchange;
+      (socket[IN_FLIGHT] ??= []).push(exchange);
       return exchange;
     },
     admitToNats() {
@@ -123,8 +123,12 @@ export function createExchanges({
         } finally {
           lifecycle.requestFinished();
         }
-        const socket = exchange.incoming.socket as ExchangeSocket;
-        if (socket[CURRENT_EXCHANGE] === exchange) socket[CURRENT_EXCHANGE] = undefined;
+        const queue = (exchange.incoming.socket as ExchangeSocket)[IN_FLIGHT];
+        if (queue) {
+          const at = queue.indexOf(exchange);
+          if (at === 0) queue.shift();
+          else if (at > 0) queue.splice(at, 1);
+        }
         finish(exchange);
       } catch (err) {
         // Nobody awaits a request's run (dispatcher.ts): a rejection here would end the process.

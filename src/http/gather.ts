@@ -142,8 +142,8 @@ export async function answerGather(
     return;
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
-  let cancel: (() => void) | undefined;
-  const out = new StreamOut(exchange, streamOptions, () => cancel?.());
+  let cancel: ((callerGone?: boolean) => void) | undefined;
+  const out = new StreamOut(exchange, streamOptions, () => cancel?.(false));
   const sse = framing === 'sse';
   let started = false;
   const request: OutboundRequest = {

@@ -25,8 +25,8 @@ export async function answerStream(
   stallMs: number,
   options: StreamOutOptions,
 ): Promise<void> {
-  let cancel: (() => void) | undefined;
-  const out = new StreamOut(exchange, options, () => cancel?.());
+  let cancel: ((callerGone?: boolean) => void) | undefined;
+  const out = new StreamOut(exchange, options, () => cancel?.(false));
   let started = false;
   // HEAD: the first message's head is the answer; the rest of the stream is not asked for.
   const headOnly = exchange.incoming.method === 'HEAD';
@@ -51,13 +51,13 @@ export async function answerStream(
           } catch (err) {
             // The stream never began: its first message answers as a single reply would.
             sendProblem(exchange, toProblem(err));
-            cancel?.();
+            cancel?.(false);
             return;
           }
           out.start(head.status, head.headers);
           if (headOnly) {
             out.end();
-            cancel?.();
+            cancel?.(false);
             return;
           }
           out.write(head.body ?? new Uint8Array(0), reply.replyTo);

@@ -122,10 +122,10 @@ export class ReplyMux {
         gather,
       });
       // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
-      req.onCancel?.(() => {
+      req.onCancel?.((callerGone = true) => {
         const pending = this.#settle(token);
         if (!pending) return;
-        this.#rememberGiveUp(token);
+        if (callerGone) this.#rememberGiveUp(token);
         pending.reject(new NatsUnavailableError('the caller went away'));
       });
       this.#queue.push({ token, subject, payload, headers });

@@ -83,6 +83,12 @@ function cutLogged(subject: string): Promise<Record<string, unknown>> {
   );
 }
 
+async function metricValue(series: string): Promise<number> {
+  const text = (await send(`${stack.gateway.url}/metrics`, { method: 'GET' })).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
 async function cutsCounted(reason: string): Promise<number> {
   const text = (await send(`${stack.gateway.url}/metrics`, { method: 'GET' })).text;
   const line = text
@@ -118,6 +124,7 @@ describe('a cut is never mistaken for the end', () => {
     const subject = uniqueSubject(P);
     await firehose(subject, randomBytes(64 * 1024), 800); // 50 MiB
     const before = await cutsCounted('slow-consumer');
+    const lateBefore = await metricValue('nhg_nats_late_replies_total');
     const socket = connect({ port: stack.gateway.port, host: '127.0.0.1' });
     const received: Buffer[] = [];
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
@@ -143,6 +150,9 @@ describe('a cut is never mistaken for the end', () => {
     expect(raw.length).toBeLessThan(40 * MiB);
     expect(raw.subarray(-5).toString('latin1')).not.toBe('0\r\n\r\n');
     expect(await cutsCounted('slow-consumer')).toBe(before + 1);
+    // The chunks that keep coming after a cut the gateway made are not late replies.
+    await stack.nc.flush();
+    expect(await metricValue('nhg_nats_late_replies_total')).toBe(lateBefore);
   });
 
   it('makes a client library report the cut body as incomplete', async () => {
