@@ -108,7 +108,7 @@ function listenerServer(
 }
 
 /** Whether `host` listens on every interface, so it names no host a client could use. */
-export function isWildcardHost(host: string): boolean {
+function isWildcardHost(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
 }
 

@@ -16,7 +16,7 @@ export interface HttpReply {
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** A reply's header block above this is refused rather than copied to the caller (Node's own request limit is 16 KiB). */
-export const MAX_REPLY_HEADER_BYTES = 64 * 1024;
+const MAX_REPLY_HEADER_BYTES = 64 * 1024;
 const INTEGER = /^\d{1,3}$/;
 // Fetch forbids a body on these; a 1xx is never a final status (RFC 9110 §15.2).
 const NULL_BODY_STATUS = new Set([204, 205, 304]);

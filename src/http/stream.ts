@@ -85,7 +85,7 @@ export async function answerStream(
 }
 
 /** Why a stream that had started was ended by a failure. */
-export function cutReasonOf(err: unknown): CutReason {
+function cutReasonOf(err: unknown): CutReason {
   if (!(err instanceof GatewayError)) return 'error';
   switch (err.slug) {
     case 'timeout':

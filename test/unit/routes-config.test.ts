@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { effectivePolicy } from '../../src/config/effective.js';
 import { parseConfig } from '../../src/config/load.js';
+import { RESERVED_PATHS } from '../../src/config/route-checks.js';
+import { DOCS_PATHS } from '../../src/http/docs.js';
 import { ConfigError } from '../../src/errors.js';
 import { compileRoutes, emptyParameterIn } from '../../src/http/routes.js';
 
@@ -93,6 +95,10 @@ describe('route validation', () => {
 });
 
 describe('reserved paths', () => {
+  it('covers every path the console serves', () => {
+    for (const path of DOCS_PATHS) expect(RESERVED_PATHS, path).toContain(path);
+  });
+
   it.each(['/healthz', '/readyz', '/metrics', '/openapi.json'])(
     'refuses a route on %s, whether or not the endpoint is on',
     (path) => {
