@@ -12,6 +12,16 @@ function issuesOf(yaml: string, env = {}): string[] {
   throw new Error('expected a ConfigError');
 }
 
+/** The `requests` section an empty file gets. */
+const DEFAULT_REQUESTS = {
+  timeout: 5_000,
+  maxTimeout: 30_000,
+  maxReplies: 1_000,
+  maxGatherBytes: 16 * 1024 * 1024,
+  maxStreamBuffer: 8 * 1024 * 1024,
+  streamWriteTimeout: 30_000,
+};
+
 describe('parseConfig', () => {
   it('fills every default from an empty file', () => {
     const config = parseConfig('', 'empty.yaml');
@@ -29,14 +39,7 @@ describe('parseConfig', () => {
       keepAliveTimeout: 5_000,
     });
     expect(config.nats.servers).toEqual(['nats://127.0.0.1:4222']);
-    expect(config.requests).toEqual({
-      timeout: 5_000,
-      maxTimeout: 30_000,
-      maxReplies: 1_000,
-      maxGatherBytes: 16 * 1024 * 1024,
-      maxStreamBuffer: 8 * 1024 * 1024,
-      streamWriteTimeout: 30_000,
-    });
+    expect(config.requests).toEqual(DEFAULT_REQUESTS);
     expect(config.rr).toEqual({
       enabled: true,
       allow: ['>'],
@@ -53,14 +56,7 @@ describe('parseConfig', () => {
 
   it('accepts durations as text or whole milliseconds', () => {
     const config = parseConfig('requests:\n  timeout: 250ms\n  maxTimeout: 60000\n', 'x.yaml');
-    expect(config.requests).toEqual({
-      timeout: 250,
-      maxTimeout: 60_000,
-      maxReplies: 1_000,
-      maxGatherBytes: 16 * 1024 * 1024,
-      maxStreamBuffer: 8 * 1024 * 1024,
-      streamWriteTimeout: 30_000,
-    });
+    expect(config.requests).toEqual({ ...DEFAULT_REQUESTS, timeout: 250, maxTimeout: 60_000 });
   });
 
   it('freezes the result, deeply', () => {
