@@ -136,11 +136,14 @@ export class NatsUnavailableError extends GatewayError {
   }
 }
 
-/** The process already handles `http.maxInFlight` requests; taking more would grow memory without bound. */
+/**
+ * The process already handles `http.maxInFlight` requests, or holds `http.maxBufferedBytes`: taking
+ * more would grow memory without bound.
+ */
 export class OverloadedError extends GatewayError {
   readonly slug = 'overloaded';
-  constructor(readonly maxInFlight: number) {
-    super(`the gateway is handling its maximum of ${maxInFlight} requests; retry shortly`);
+  constructor(what: string) {
+    super(`the gateway is holding its maximum of ${what}; retry shortly`);
   }
 }
 

@@ -13,6 +13,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createApp } from './http/app.js';
+import { ByteBudget } from './http/byte-budget.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
 import { createLogger, flushLogs } from './log.js';
@@ -74,8 +75,10 @@ function runPrimary(workers: number, logger: Logger): void {
 async function runGateway(config: Config, configPath: string, logger: Logger): Promise<void> {
   const openApi = await loadBaseOpenApi();
   const lifecycle = new Lifecycle();
+  const budget = new ByteBudget(config.http.maxBufferedBytes);
   const metrics = createMetrics({
     inFlight: () => lifecycle.inFlight,
+    bufferedBytes: () => budget.held,
     natsState: () => nats.state,
     natsStates: Object.values(ConnectionState),
   });
@@ -108,7 +111,16 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   // Known once the listeners are bound; the apps read them when they first build /openapi.json.
   const bound: { main?: number; admin?: number } = {};
   const boundPorts = (): { main?: number; admin?: number } => bound;
-  let app = createApp({ config, nats, lifecycle, logger, openApi, metrics, boundPorts });
+  let app = createApp({
+    config,
+    nats,
+    lifecycle,
+    budget,
+    logger,
+    openApi,
+    metrics,
+    boundPorts,
+  });
   const { server, port: mainPort } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the server.
     listener: (incoming, outgoing) => app.listener(incoming, outgoing),
@@ -173,6 +185,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
               config: next,
               nats,
               lifecycle,
+              budget,
               logger,
               openApi,
               metrics,

@@ -39,6 +39,8 @@ const DURATION_BUCKETS_S = [
 export interface MetricsOptions {
   /** Requests being handled right now; read when Prometheus scrapes. */
   inFlight: () => number;
+  /** Bytes held for callers against `http.maxBufferedBytes`; read when scraped. */
+  bufferedBytes: () => number;
   /** The NATS connection state right now (`connected`, `reconnecting`, …); read when scraped. */
   natsState: () => string;
   /** Every state the connection can be in, so each has a series (0 or 1). */
@@ -88,7 +90,12 @@ export function serveClusterMetrics(): void {
 }
 
 /** Creates a registry with the gateway's metrics and Node's default process metrics. */
-export function createMetrics({ inFlight, natsState, natsStates }: MetricsOptions): Metrics {
+export function createMetrics({
+  inFlight,
+  bufferedBytes,
+  natsState,
+  natsStates,
+}: MetricsOptions): Metrics {
   const registry = new Registry();
   const exposition = cluster.isWorker ? workerExposition(registry) : () => registry.metrics();
   collectDefaultMetrics({ register: registry, prefix: 'nhg_' });
@@ -111,6 +118,14 @@ export function createMetrics({ inFlight, natsState, natsStates }: MetricsOption
     registers: [registry],
     collect() {
       this.set(inFlight());
+    },
+  });
+  new Gauge({
+    name: 'nhg_http_buffered_bytes',
+    help: 'Bytes held for callers (bodies, unsent replies, stream and gather buffers) against http.maxBufferedBytes.',
+    registers: [registry],
+    collect() {
+      this.set(bufferedBytes());
     },
   });
   new Gauge({

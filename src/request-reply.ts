@@ -58,13 +58,14 @@ export interface RequestReply {
   /** Sends a request; rejects with a `GatewayError` (no responders, timeout, unavailable, too large). */
   request(req: OutboundRequest): Promise<Reply>;
   /**
-   * Sends a request and passes every reply to `onReply` until a stop condition; resolves with how it
+   * Sends a request and passes every reply to `onReply` until a stop condition (`onReply` returning
+   * false is one: the caller has no room for it, and the gather ends as `bytes`); resolves with how it
    * ended, rejects with NoRespondersError when there were none (a stream: RequestTimeoutError).
    */
   requestMany(
     req: OutboundRequest,
     options: GatherOptions,
-    onReply: (reply: Reply) => void,
+    onReply: (reply: Reply) => boolean | void,
   ): Promise<GatherResult>;
   /**
    * Publishes an empty message to `subject`: the acknowledgement a stream chunk asked for. Dropped

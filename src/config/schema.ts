@@ -101,6 +101,11 @@ const HttpSchema = z
     workers: z.number().int().min(1).max(64).default(1),
     /** Requests handled at once per process; more get 503 with Retry-After instead of unbounded memory. */
     maxInFlight: z.number().int().min(1).default(10_000),
+    /**
+     * Bytes held for callers at once per process (bodies being read, replies not yet taken by the
+     * caller, stream and gather buffers); a request that would go past it gets 503 with Retry-After.
+     */
+    maxBufferedBytes: byteSize.default(256 * 1024 * 1024),
     /** How long a client may take to send the request headers (slowloris guard). */
     headersTimeout: durationMs.default(10_000),
     /** How long a client may take to send the whole request; the wait for the reply is not counted. */

@@ -17,6 +17,7 @@ import { createDispatcher, serverMethods } from './dispatcher.js';
 import { createExchanges } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
 import { healthRoutes } from './health.js';
+import { ByteBudget } from './byte-budget.js';
 import type { Lifecycle } from './lifecycle.js';
 import { metricsRoute } from './metrics-route.js';
 import { docsRoutes } from './docs.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   config: Config;
   nats: RequestReply;
   lifecycle: Lifecycle;
+  /** The process's byte budget; one for the process, so a reload's app shares what the old one holds. */
+  budget?: ByteBudget;
   logger: Logger;
   /** The static `openapi.yaml`, merged with the routes for `/openapi.json`. */
   openApi: OpenApiDocument;
@@ -65,6 +68,7 @@ export function createApp({
   config,
   nats,
   lifecycle,
+  budget = new ByteBudget(config.http.maxBufferedBytes),
   logger,
   openApi,
   metrics,
@@ -81,6 +85,7 @@ export function createApp({
   const deps: ForwardDeps = {
     nats,
     auth,
+    budget,
     onStreamCut(exchange, reason) {
       exchange.outcome = Outcome.cut;
       metrics.countStreamCut(reason);
@@ -90,7 +95,7 @@ export function createApp({
       );
     },
   };
-  const exchanges = createExchanges({ config, lifecycle, metrics, logger });
+  const exchanges = createExchanges({ config, lifecycle, budget, metrics, logger });
   const cors = createCors(config.http.cors);
 
   const endpoints: RouteEntry[] = [

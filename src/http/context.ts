@@ -33,6 +33,8 @@ export interface Exchange {
   outcome: Outcome | undefined;
   /** The caller's API key, once authenticated (when `auth.apiKeys` is configured). */
   apiKey: ApiKey | undefined;
+  /** Bytes of the process's budget this request holds (its body); given back when it finishes. */
+  heldBytes: number;
 }
 
 /** An exchange whose target parsed: what route handlers receive. */

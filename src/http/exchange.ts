@@ -11,6 +11,7 @@ import type { AccessLogEntry } from '../log.js';
 import { Outcome } from '../metrics.js';
 import type { Metrics } from '../metrics.js';
 import { clientAddress } from './client-address.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { Exchange } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
 import { requestIdFrom } from './request-id.js';
@@ -24,6 +25,8 @@ type ExchangeSocket = object & { [IN_FLIGHT]?: Exchange[] };
 export interface ExchangesOptions {
   config: Config;
   lifecycle: Lifecycle;
+  /** The process's byte budget: what a request holds is given back when it finishes. */
+  budget: ByteBudget;
   metrics: Metrics;
   logger: Logger;
 }
@@ -52,6 +55,7 @@ export interface Exchanges {
 export function createExchanges({
   config,
   lifecycle,
+  budget,
   metrics,
   logger,
 }: ExchangesOptions): Exchanges {
@@ -104,6 +108,7 @@ export function createExchanges({
         extraHeaders: [],
         clientIp: clientAddress(incoming, trustProxy),
         apiKey: undefined,
+        heldBytes: 0,
       };
       // A pipelined request waits behind the ones before it; the first is what a parser error on
       // the connection interrupts (client-error.ts).
@@ -113,7 +118,7 @@ export function createExchanges({
     },
     admitToNats() {
       // The request asking is already counted.
-      if (lifecycle.inFlight > maxInFlight) throw new OverloadedError(maxInFlight);
+      if (lifecycle.inFlight > maxInFlight) throw new OverloadedError(`${maxInFlight} requests`);
     },
     async run(exchange, handle) {
       try {
@@ -122,6 +127,7 @@ export function createExchanges({
           await handle(exchange);
         } finally {
           lifecycle.requestFinished();
+          if (exchange.heldBytes !== 0) budget.give(exchange.heldBytes);
         }
         const queue = (exchange.incoming.socket as ExchangeSocket)[IN_FLIGHT];
         if (queue) {

@@ -7,9 +7,12 @@ import type { Authenticator } from './auth.js';
 import {
   BadRequestError,
   NatsUnavailableError,
+  OverloadedError,
+  PayloadTooLargeError,
   RequestTimeoutError,
   SubjectForbiddenError,
 } from '../errors.js';
+import type { ByteBudget } from './byte-budget.js';
 import { Outcome } from '../metrics.js';
 import type { HeaderList, OutboundRequest, RequestReply } from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
@@ -28,6 +31,8 @@ export interface ForwardDeps {
   nats: RequestReply;
   /** Present when API keys are configured; the dispatcher has authenticated the caller already. */
   auth: Authenticator | undefined;
+  /** The process's byte budget: bodies, unsent replies, stream and gather buffers. */
+  budget: ByteBudget;
   /** Logs and counts a stream the gateway cut short. */
   onStreamCut: (exchange: Exchange, reason: CutReason) => void;
 }
@@ -57,7 +62,7 @@ const TIMEOUT_MS_HEADER = `${CONTEXT_HEADER_PREFIX}Timeout-Ms`;
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
   exchange: RoutedExchange,
-  { nats, auth, onStreamCut }: ForwardDeps,
+  { nats, auth, budget, onStreamCut }: ForwardDeps,
   target: ForwardTarget,
 ): Promise<void> {
   const { subject, policy } = target;
@@ -79,7 +84,7 @@ export async function forward(
   const method = incoming.method ?? 'GET';
   const payload = BODYLESS_METHODS.has(method)
     ? EMPTY
-    : await readBody(incoming, nats.maxPayloadBytes);
+    : await readAdmittedBody(exchange, budget, nats.maxPayloadBytes);
   const headers = natsRequestHeaders(
     incoming.rawHeaders,
     exchange,
@@ -126,6 +131,7 @@ export async function forward(
         ? Math.max(policy.stream.maxBufferBytes, 2 * policy.gather.maxBytes)
         : policy.stream.maxBufferBytes,
       writeTimeoutMs: policy.stream.writeTimeoutMs,
+      budget,
       acknowledge: (subject) => nats.acknowledge(subject),
       onCut: onStreamCut,
     };
@@ -136,6 +142,29 @@ export async function forward(
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
   send(exchange, http.status, http.headers, http.body);
+  budget.holdUnsent(outgoing, policy.stream.writeTimeoutMs);
+}
+
+/**
+ * Takes the body's bytes from the process's budget before reading any of it (its declared length,
+ * or for a body of unknown length the most NATS would carry), then holds what actually came.
+ */
+async function readAdmittedBody(
+  exchange: Exchange,
+  budget: ByteBudget,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const declared = exchange.incoming.headers['content-length'];
+  const claim = declared === undefined ? Math.min(maxBytes, budget.limit) : Number(declared);
+  if (claim > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  // A body that could never fit is the caller's to shrink, not to retry.
+  if (claim > budget.limit) throw new PayloadTooLargeError(budget.limit);
+  if (!budget.tryTake(claim)) throw new OverloadedError(`${budget.limit} buffered bytes`);
+  exchange.heldBytes += claim;
+  const body = await readBody(exchange.incoming, maxBytes);
+  budget.take(body.length - claim);
+  exchange.heldBytes += body.length - claim;
+  return body;
 }
 
 /**

@@ -12,6 +12,7 @@ import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
 import { send, sendHead, sendProblem } from './send.js';
 import { StreamOut } from './stream-out.js';
+import { isUtf8 } from 'node:buffer';
 import type { StreamOutOptions } from './stream-out.js';
 
 /** One gathered reply, as the caller receives it. */
@@ -22,14 +23,16 @@ export interface GatheredItem {
   encoding: 'utf8' | 'base64';
 }
 
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-
-/** A reply as a JSON item: status as for a single reply, body as text when it is UTF-8. */
-export function gatheredItem(reply: Reply): GatheredItem {
+/**
+ * A reply as a JSON item (a {@link GatheredItem}): status as for a single reply, body as text when
+ * it is UTF-8. Built as bytes: a large body turned into strings would sit in V8's heap until a
+ * full collection, and a flood of gathers would hold several times its bytes.
+ */
+export function gatheredItemJson(reply: Reply): Buffer {
   let status: number;
   if (reply.malformed) {
     // One unreadable reply spoils nothing: it is an item of its own, as a bad Status-Code is.
-    return { status: 502, headers: {}, body: '', encoding: 'utf8' };
+    return Buffer.from(JSON.stringify({ status: 502, headers: {}, body: '', encoding: 'utf8' }));
   }
   try {
     status = replyToHttp(reply).status;
@@ -40,16 +43,83 @@ export function gatheredItem(reply: Reply): GatheredItem {
   }
   const headers: Record<string, string[]> = {};
   for (const [name, value] of reply.headers) (headers[name] ??= []).push(value);
-  try {
-    return { status, headers, body: utf8Strict.decode(reply.payload), encoding: 'utf8' };
-  } catch {
-    return {
-      status,
-      headers,
-      body: Buffer.from(reply.payload).toString('base64'),
-      encoding: 'base64',
-    };
+  const head = `{"status":${status},"headers":${JSON.stringify(headers)},"body":`;
+  const { payload } = reply;
+  if (isUtf8(payload)) {
+    const headBytes = Buffer.byteLength(head);
+    const tail = ',"encoding":"utf8"}';
+    const size = headBytes + jsonStringBytes(payload) + tail.length;
+    const out = Buffer.allocUnsafe(size);
+    out.write(head, 0, 'latin1');
+    const at = writeJsonString(payload, out, headBytes);
+    out.write(tail, at, 'latin1');
+    return out;
   }
+  return Buffer.from(
+    `${head}"${Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('base64')}","encoding":"base64"}`,
+  );
+}
+
+/** JSON's escapes for the control characters, `"` and `\`; 0 for a byte that needs none. */
+const ESCAPE_LENGTH = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) ESCAPE_LENGTH[b] = 6; // \u00XX
+for (const [b, short] of [
+  [0x08, 'b'],
+  [0x09, 't'],
+  [0x0a, 'n'],
+  [0x0c, 'f'],
+  [0x0d, 'r'],
+] as const)
+  ESCAPE_LENGTH[b] = short.length + 1;
+ESCAPE_LENGTH[0x22] = 2;
+ESCAPE_LENGTH[0x5c] = 2;
+const SHORT_ESCAPES: Record<number, number> = {
+  8: 98,
+  9: 116,
+  10: 110,
+  12: 102,
+  13: 114,
+  34: 34,
+  92: 92,
+};
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Bytes of the JSON string (quotes included) that holds UTF-8 `text`. */
+function jsonStringBytes(text: Uint8Array): number {
+  let size = text.length + 2;
+  for (let i = 0; i < text.length; i++) {
+    const escape = ESCAPE_LENGTH[text[i]!]!;
+    if (escape !== 0) size += escape - 1;
+  }
+  return size;
+}
+
+/** Writes UTF-8 `text` as a JSON string at `at`; returns where it ends. As JSON.stringify escapes. */
+function writeJsonString(text: Uint8Array, out: Buffer, at: number): number {
+  out[at++] = 0x22;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const b = text[i]!;
+    if (ESCAPE_LENGTH[b] === 0) continue;
+    out.set(text.subarray(from, i), at);
+    at += i - from;
+    from = i + 1;
+    out[at++] = 0x5c;
+    const short = SHORT_ESCAPES[b];
+    if (short !== undefined) {
+      out[at++] = short;
+    } else {
+      out[at++] = 0x75; // u00XX
+      out[at++] = 0x30;
+      out[at++] = 0x30;
+      out[at++] = HEX[b >> 4]!;
+      out[at++] = HEX[b & 15]!;
+    }
+  }
+  out.set(text.subarray(from), at);
+  at += text.length - from;
+  out[at++] = 0x22;
+  return at;
 }
 
 /** A duration query parameter, positive and capped; `undefined` when absent. */
@@ -109,7 +179,10 @@ function framingOf(accept: string | undefined): Framing {
   return 'json';
 }
 
-/** Response header that says why a gather stopped collecting: max, wait, stall or bytes. */
+/**
+ * Response header that says why a gather stopped collecting: max, wait, stall or bytes (its own
+ * byte limit, or the process's `http.maxBufferedBytes`).
+ */
 export const GATHER_END_HEADER = 'X-Gather-End';
 
 /** Runs a gather and answers it in the framing the caller asked for. */
@@ -124,11 +197,16 @@ export async function answerGather(
   if (framing === 'json') {
     // Buffered, so the head can say how the collection ended; written item by item rather than
     // joined, so the answer is not held twice.
-    const items: string[] = [];
+    const items: Buffer[] = [];
     let bytes = 1;
+    const { budget } = streamOptions;
     const { reason } = await nats.requestMany(req, options, (reply) => {
-      const item = JSON.stringify(gatheredItem(reply));
-      bytes += Buffer.byteLength(item) + 1;
+      const item = gatheredItemJson(reply);
+      const size = item.length + 1;
+      // Held until the answer is written: a process out of room ends the gather as its own limit would.
+      if (!budget.tryTake(size)) return false;
+      exchange.heldBytes += size;
+      bytes += size;
       items.push(item);
     });
     sendHead(exchange, 200, [
@@ -137,8 +215,12 @@ export async function answerGather(
       ['Content-Length', String(Math.max(bytes, 2))],
     ]);
     const { outgoing } = exchange;
-    items.forEach((item, i) => outgoing.write(i === 0 ? `[${item}` : `,${item}`));
+    items.forEach((item, i) => {
+      outgoing.write(i === 0 ? '[' : ',');
+      outgoing.write(item);
+    });
     outgoing.end(items.length === 0 ? '[]' : ']');
+    budget.holdUnsent(outgoing, streamOptions.writeTimeoutMs);
     return;
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
@@ -153,7 +235,7 @@ export async function answerGather(
       req.onCancel?.(fn);
     },
   };
-  const write = (item: GatheredItem): void => {
+  const write = (item: Buffer): void => {
     if (!started) {
       started = true;
       out.start(200, [
@@ -161,12 +243,13 @@ export async function answerGather(
         ['Cache-Control', 'no-cache'],
       ]);
     }
-    const json = JSON.stringify(item);
-    out.write(sse ? `event: reply\ndata: ${json}\n\n` : `${json}\n`);
+    if (sse) out.write('event: reply\ndata: ');
+    out.write(item);
+    out.write(sse ? '\n\n' : '\n');
   };
   try {
     const { count, reason } = await nats.requestMany(request, options, (reply) =>
-      write(gatheredItem(reply)),
+      write(gatheredItemJson(reply)),
     );
     if (!started) {
       // Only a byte budget smaller than the first reply ends a gather with nothing in it.

@@ -4,6 +4,7 @@
  * for the end — the response stops without its final chunk, or, for a caller that asked with
  * `TE: trailers`, ends with an `X-Stream-Error` trailer.
  */
+import type { ByteBudget } from './byte-budget.js';
 import type { Exchange } from './context.js';
 import type { HeaderList } from '../request-reply.js';
 import { sendHead } from './send.js';
@@ -14,6 +15,7 @@ export const STREAM_ERROR_TRAILER = 'X-Stream-Error';
 /** Why the gateway cut a stream short. */
 export type CutReason =
   | 'slow-consumer'
+  | 'overloaded'
   | 'write-timeout'
   | 'stalled'
   | 'timeout'
@@ -28,11 +30,19 @@ export interface StreamOutOptions {
   maxBufferBytes: number;
   /** How long the caller may take nothing, with bytes waiting, before the stream is cut. */
   writeTimeoutMs: number;
+  /** The process's byte budget: what the socket holds back is counted in it. */
+  budget: ByteBudget;
   /** Publishes an acknowledgement to a responder's reply subject. */
   acknowledge: (subject: string) => void;
   /** Logs and counts a cut. */
   onCut: (exchange: Exchange, reason: CutReason) => void;
 }
+
+/**
+ * How far behind a caller may fall while the process's byte budget is spent: a few socket
+ * high-water marks, so a caller that reads keeps its stream and one that stopped does not.
+ */
+const BEHIND_WHEN_SPENT_BYTES = 64 * 1024;
 
 /** One streamed answer. */
 export class StreamOut {
@@ -47,6 +57,9 @@ export class StreamOut {
   #writeTimer: NodeJS.Timeout | undefined;
   #writtenAtArm = 0;
   #cut: CutReason | undefined;
+  /** What the socket holds back, as counted in the byte budget. */
+  #held = 0;
+  #closed = false;
   readonly #onStop: () => void;
 
   /** `onStop` stops the source of the chunks when the stream is cut. */
@@ -61,6 +74,7 @@ export class StreamOut {
       incoming.method !== 'HEAD' &&
       /\btrailers\b/i.test(String(te));
     exchange.outgoing.on('drain', this.#onDrain);
+    exchange.outgoing.once('close', this.#onClose);
   }
 
   /** Why the stream was cut, once it was. */
@@ -93,11 +107,17 @@ export class StreamOut {
     const taken = chunk.length === 0 ? !outgoing.writableNeedDrain : outgoing.write(chunk);
     this.#written += chunk.length;
     if (ackTo !== undefined) this.#owed.push(ackTo);
+    this.#countHeld();
     if (taken) {
       this.#payOwed();
     } else {
-      if (outgoing.writableLength > this.#options.maxBufferBytes) {
+      const behind = outgoing.writableLength;
+      if (behind > this.#options.maxBufferBytes) {
         this.cut('slow-consumer');
+        return;
+      }
+      if (behind > BEHIND_WHEN_SPENT_BYTES && this.#options.budget.spent) {
+        this.cut('overloaded');
         return;
       }
       this.#armWriteTimer();
@@ -110,6 +130,7 @@ export class StreamOut {
     const { outgoing } = this.#exchange;
     if (last !== undefined) this.#written += Buffer.byteLength(last);
     outgoing.end(last);
+    this.#countHeld();
     // A caller that never reads what is left must not pin the socket and its buffer for ever.
     if (outgoing.writableLength > 0) this.#armWriteTimer();
     else this.#stopTimer();
@@ -127,6 +148,7 @@ export class StreamOut {
     if (this.#trailers) {
       outgoing.addTrailers({ [STREAM_ERROR_TRAILER]: reason });
       outgoing.end();
+      this.#countHeld();
       return;
     }
     // The request's socket: a pipelined response not yet at the head of the line has none.
@@ -138,12 +160,29 @@ export class StreamOut {
       // A body delimited by the connection's end (HTTP/1.0): only a reset tells it apart.
       socket?.resetAndDestroy();
     }
+    this.#countHeld();
   }
 
   readonly #onDrain = (): void => {
     this.#stopTimer();
+    this.#countHeld();
     this.#payOwed();
   };
+
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    this.#options.budget.give(this.#held);
+    this.#held = 0;
+  };
+
+  /** Brings the byte budget up to date with what the socket holds back now. */
+  #countHeld(): void {
+    if (this.#closed) return;
+    const { outgoing } = this.#exchange;
+    const held = outgoing.destroyed ? 0 : outgoing.writableLength;
+    this.#options.budget.take(held - this.#held);
+    this.#held = held;
+  }
 
   /** Bytes the caller's socket has taken so far. */
   #taken(): number {

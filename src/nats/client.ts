@@ -179,7 +179,7 @@ export class NatsClient implements RequestReply {
   requestMany(
     req: OutboundRequest,
     options: GatherOptions,
-    onReply: (reply: Reply) => void,
+    onReply: (reply: Reply) => boolean | void,
   ): Promise<GatherResult> {
     if (this.#state !== ConnectionState.connected || !this.#mux) {
       return Promise.reject(new NatsUnavailableError(`the connection is ${this.#state}`));

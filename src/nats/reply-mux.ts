@@ -36,7 +36,7 @@ interface PendingRequest {
 
 interface GatherState {
   options: GatherOptions;
-  onReply: (reply: Reply) => void;
+  onReply: (reply: Reply) => boolean | void;
   count: number;
   /** Payload and header bytes of the replies so far, against `maxBytes`. */
   bytes: number;
@@ -146,7 +146,7 @@ export class ReplyMux {
     req: OutboundRequest,
     maxPayloadBytes: number,
     options: GatherOptions,
-    onReply: (reply: Reply) => void,
+    onReply: (reply: Reply) => boolean | void,
   ): Promise<GatherResult> {
     return new Promise<GatherResult>((resolve, reject) => {
       const gather: GatherState = {
@@ -296,8 +296,9 @@ export class ReplyMux {
       }
     }
     gather.count++;
+    let kept: boolean | void;
     try {
-      gather.onReply(reply);
+      kept = gather.onReply(reply);
     } catch (err) {
       this.#settle(token)?.reject(
         new BadReplyError('the reply could not be passed on', { cause: err }),
@@ -306,6 +307,12 @@ export class ReplyMux {
     }
     // The caller's side may have ended the request from inside onReply (a cut, a HEAD).
     if (this.#pending.get(token) !== pending) return;
+    if (kept === false) {
+      gather.count--;
+      this.#settle(token);
+      this.#endGather(pending, gather, 'bytes');
+      return;
+    }
     if (gather.count >= maxReplies) {
       this.#settle(token);
       this.#endGather(pending, gather, 'max');

@@ -3,6 +3,7 @@
  * test, reads its JSON log lines, and stops it by its handle.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,17 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Resolve once listening even if NATS is not connected yet. */
   waitForNats?: boolean;
+  /** Run with the Node flags `npm start` uses (V8's heap sizing), as production does. */
+  productionFlags?: boolean;
+}
+
+/** The Node flags of `npm start`: what stands between `node` and `dist/main.js` there. */
+export function productionNodeFlags(): string[] {
+  const pkg = JSON.parse(
+    readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'),
+  ) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('dist/main.js'));
 }
 
 /** A running gateway process. */
@@ -52,7 +64,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     http: { host: '127.0.0.1', port: 0, ...(options.config?.http as object) },
   };
   await writeFile(configFile, stringify(config));
-  const child = spawn(process.execPath, [GATEWAY_MAIN, '--config', configFile], {
+  const flags = options.productionFlags ? productionNodeFlags() : [];
+  const child = spawn(process.execPath, [...flags, GATEWAY_MAIN, '--config', configFile], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,6 +18,8 @@ export interface StackOptions {
   gateways?: Array<Record<string, unknown>>;
   /** Extra environment for the gateways. */
   env?: Record<string, string>;
+  /** Run the gateways with `npm start`'s Node flags. */
+  productionFlags?: boolean;
 }
 
 /** The running parts; valid inside tests. */
@@ -38,7 +40,12 @@ export interface Stack {
 }
 
 /** Registers hooks that start the stack before the file's tests and stop it after them. */
-export function useStack({ natsConfig, gateways = [{}], env = {} }: StackOptions = {}): Stack {
+export function useStack({
+  natsConfig,
+  gateways = [{}],
+  env = {},
+  productionFlags = false,
+}: StackOptions = {}): Stack {
   let nats: NatsServer | undefined;
   let nc: NatsConnection | undefined;
   const running: Gateway[] = [];
@@ -60,6 +67,7 @@ export function useStack({ natsConfig, gateways = [{}], env = {} }: StackOptions
         startGateway({
           config: { ...config, nats: { ...(config.nats as object), servers: [url] } },
           env,
+          productionFlags,
         }),
       ),
     );

@@ -11,6 +11,7 @@ import { SubjectForbiddenError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { createDispatcher } from '../../src/http/dispatcher.js';
 import { createExchanges } from '../../src/http/exchange.js';
+import { ByteBudget } from '../../src/http/byte-budget.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
 import { RouteTable } from '../../src/http/route-table.js';
 import type { RouteHandler } from '../../src/http/route-table.js';
@@ -22,7 +23,12 @@ import { RouteNotFoundError } from '../../src/errors.js';
 
 const silent = pino({ level: 'silent' });
 const metrics = (): ReturnType<typeof createMetrics> =>
-  createMetrics({ inFlight: () => 0, natsState: () => 'connected', natsStates: ['connected'] });
+  createMetrics({
+    inFlight: () => 0,
+    bufferedBytes: () => 0,
+    natsState: () => 'connected',
+    natsStates: ['connected'],
+  });
 
 interface Answer {
   status: number;
@@ -85,6 +91,7 @@ describe('createDispatcher', () => {
     const exchanges = createExchanges({
       config,
       lifecycle: new Lifecycle(),
+      budget: new ByteBudget(config.http.maxBufferedBytes),
       metrics: metrics(),
       logger: silent,
     });

@@ -65,6 +65,7 @@ describe('openapi.yaml', () => {
       openApi: doc as unknown as OpenApiDocument,
       metrics: createMetrics({
         inFlight: () => 0,
+        bufferedBytes: () => 0,
         natsState: () => 'closed',
         natsStates: ['closed'],
       }),

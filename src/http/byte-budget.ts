@@ -1,0 +1,72 @@
+/**
+ * The process's byte budget (`http.maxBufferedBytes`): what request bodies being read, replies
+ * being held and stream and gather buffers may take together. Counting requests alone let a few
+ * hundred large ones take gigabytes.
+ */
+import type { ServerResponse } from 'node:http';
+
+/** Bytes the process holds for callers, shared by every app a reload builds. */
+export class ByteBudget {
+  #held = 0;
+  /** `http.maxBufferedBytes`: `http` takes a restart to change, so the limit never moves. */
+  readonly limit: number;
+
+  constructor(limitBytes: number) {
+    this.limit = limitBytes;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Whether the limit is reached: new work waits, streams whose callers are behind are cut. */
+  get spent(): boolean {
+    return this.#held >= this.limit;
+  }
+
+  /** Takes `bytes` for a request being admitted, if they fit; a request that would not fit is refused. */
+  tryTake(bytes: number): boolean {
+    if (this.#held >= this.limit || this.#held + bytes > this.limit) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  /**
+   * Counts bytes that are here already (a reply arrived, a socket fell behind), past the limit if
+   * need be: admitted work finishes, and new work waits until they are gone. Negative gives back.
+   */
+  take(bytes: number): void {
+    this.#held += bytes;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+
+  /**
+   * Counts what `outgoing` still holds after its last write until the response is done: a reply
+   * to a caller that reads slowly stays in the process until the socket takes it. A caller that
+   * takes nothing for `writeTimeoutMs` loses the connection, so a stalled one cannot hold it for ever.
+   */
+  holdUnsent(outgoing: ServerResponse, writeTimeoutMs: number): void {
+    const unsent = outgoing.destroyed ? 0 : outgoing.writableLength;
+    if (unsent === 0) return;
+    this.#held += unsent;
+    let left = unsent;
+    const check = (): void => {
+      const now = outgoing.writableLength;
+      if (now === 0) return;
+      if (now === left) {
+        outgoing.socket?.destroy();
+        return;
+      }
+      left = now;
+      timer = setTimeout(check, writeTimeoutMs);
+    };
+    let timer = setTimeout(check, writeTimeoutMs);
+    outgoing.once('close', () => {
+      clearTimeout(timer);
+      this.#held -= unsent;
+    });
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The process's byte budget (`http.maxBufferedBytes`): floods of large uploads and of streams and
+ * gathers to callers that stopped reading leave the gateway's peak RSS under budget + 200 MiB,
+ * requests past the budget get 503 before anything is read, and every admitted request finishes.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { send } from '../helpers/http.js';
+import { respond, uniqueSubject } from '../helpers/responders.js';
+import { useStack } from '../helpers/stack.js';
+
+const P = `budget${process.pid}`;
+const MiB = 1024 * 1024;
+const BUDGET = 32 * MiB;
+/** The bound the budget promises: peak RSS under the budget plus the process's own 200 MiB. */
+const RSS_BOUND = BUDGET + 200 * MiB;
+const stack = useStack({
+  // As production runs it: V8's heap sizing decides how much garbage a flood leaves in RSS.
+  productionFlags: true,
+  gateways: [
+    {
+      http: { maxBufferedBytes: '32MiB', requestTimeout: '60s' },
+      requests: {
+        timeout: '20s',
+        maxTimeout: '30s',
+        maxReplies: 1000,
+        maxStreamBuffer: '16MiB',
+        streamWriteTimeout: '20s',
+      },
+    },
+    // Stalled callers give up their bytes after a second.
+    {
+      http: { maxBufferedBytes: '32MiB' },
+      requests: { maxReplies: 1000, streamWriteTimeout: '1s' },
+    },
+  ],
+});
+
+/** The gateway's peak resident memory so far, as the kernel keeps it (no sampling gaps). */
+function peakRss(): number {
+  const status = readFileSync(`/proc/${stack.gateway.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function bufferedBytes(gateway = stack.gateway): Promise<number> {
+  const text = (await send(`${gateway.url}/metrics`, { method: 'GET' })).text;
+  const line = text.split('\n').find((l) => l.startsWith('nhg_http_buffered_bytes '));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+/** A raw connection that collects what comes back; `paused` ones read nothing (a stalled caller). */
+function open(
+  paused = false,
+  port = stack.gateway.port,
+): Promise<{ socket: Socket; received: () => string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.once('connect', () => {
+      if (paused) socket.pause();
+      resolve({ socket, received: () => text });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves once `predicate()` holds, checking on every event-loop turn that data can arrive in. */
+async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('uploads past the byte budget', () => {
+  it('are refused with 503 before their bodies are read; the admitted ones finish, RSS stays bounded', async () => {
+    const subject = uniqueSubject(P);
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) =>
+        msg.respond(createHash('sha256').update(msg.data).digest('hex')),
+      ),
+    );
+    // Just under NATS's 1 MiB max_payload, with room for the headers.
+    const size = MiB - 8192;
+    const body = Buffer.alloc(size, 'u');
+    const expected = createHash('sha256').update(body).digest('hex');
+    // 300 uploads of ~1 MiB, all but their last byte sent: 300 MiB if the gateway held them all.
+    const uploads = await Promise.all(Array.from({ length: 300 }, () => open()));
+    for (const { socket } of uploads) {
+      socket.write(`POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+      socket.write(body.subarray(0, size - 1));
+    }
+    // A refusal is whole once its problem+json body is.
+    const answered = (u: { received: () => string }): boolean => u.received().endsWith('}');
+    // 32 MiB admits 32 of them; the other 268 are answered at once, without their bodies.
+    await until(() => uploads.filter(answered).length === 268, '268 refusals');
+    const refused = uploads.filter(answered);
+    for (const r of refused) {
+      const text = r.received();
+      expect(text).toMatch(/^HTTP\/1\.1 503 /);
+      expect(text).toMatch(/\r\nretry-after: \d+\r\n/i);
+      expect(text).toContain(':problem:overloaded"');
+    }
+    const admitted = uploads.filter((u) => !answered(u));
+    expect(admitted).toHaveLength(32);
+    expect(await bufferedBytes()).toBe(32 * size);
+    // Health is outside the budget.
+    expect((await send(`${stack.gateway.url}/healthz`, { method: 'GET' })).status).toBe(200);
+
+    for (const { socket } of admitted) socket.write(body.subarray(size - 1));
+    await until(() => admitted.every((u) => u.received().includes(expected)), 'admitted replies');
+    for (const u of admitted) expect(u.received()).toMatch(/^HTTP\/1\.1 200 /);
+    for (const { socket } of uploads) socket.destroy();
+    await until(() => peakRss() > 0, 'a peak RSS reading');
+    expect(peakRss()).toBeLessThan(RSS_BOUND);
+    await expect.poll(bufferedBytes).toBe(0);
+    // A fresh request goes through once the budget is free again.
+    const after = await send(`${stack.gateway.url}/rr/${subject}`, { body: 'again' });
+    expect(after.status).toBe(200);
+  });
+
+  it('answers a body that could never fit the budget with 413, not a retry', async () => {
+    const subject = uniqueSubject(P);
+    const { socket, received } = await open();
+    stack.afterThisTest(() => socket.destroy());
+    socket.write(
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${BUDGET + 1}\r\n\r\n`,
+    );
+    await until(() => received().includes('\r\n\r\n'), 'an answer');
+    // NATS's own max_payload (1 MiB) is lower than the budget here, so it is the limit named.
+    expect(received()).toMatch(/^HTTP\/1\.1 413 /);
+  });
+});
+
+describe('streams and gathers to callers that stopped reading', () => {
+  it('end once the budget is spent: streams cut, gathers short; RSS stays bounded, every caller answered', async () => {
+    const chunk = Buffer.alloc(256 * 1024, 's');
+    const streamSubject = uniqueSubject(P);
+    // Each stream: 20 MiB as fast as NATS takes it, no acknowledgements asked.
+    stack.afterThisTest(
+      await respond(stack.nc, streamSubject, (msg) => {
+        void (async () => {
+          for (let i = 0; i < 80; i++) {
+            msg.respond(chunk);
+            if (i % 16 === 0) await stack.nc.flush();
+          }
+          msg.respond(new Uint8Array(0));
+        })();
+      }),
+    );
+    const gatherSubject = uniqueSubject(P);
+    // Each gather: 12 responders × 1 MiB less room for the headers.
+    const reply = Buffer.alloc(MiB - 4096, 'g');
+    for (let i = 0; i < 12; i++) {
+      stack.afterThisTest(await respond(stack.nc, gatherSubject, (msg) => msg.respond(reply)));
+    }
+    // Without the budget, each stalled caller would keep its stream buffer (16 MiB here) or its
+    // whole gather (12 MiB) in the process: 168 MiB for these 12.
+    const streams = await Promise.all(Array.from({ length: 6 }, () => open(true)));
+    const gathers = await Promise.all(Array.from({ length: 6 }, () => open(true)));
+    const post = (path: string): string =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+    for (const { socket } of streams) socket.write(post(`/rr/${streamSubject}?replies=stream`));
+    for (const { socket } of gathers) socket.write(post(`/rr/${gatherSubject}?replies=all&max=12`));
+    // Every exchange is over on the gateway's side (its access-log line) while no caller reads.
+    const finished = (subject: string): number =>
+      stack.gateway.logs.filter((l) => l.msg === 'request' && l.subject === subject).length;
+    await until(
+      () => finished(streamSubject) === 6 && finished(gatherSubject) === 6,
+      'all 12 exchanges to finish',
+    );
+    expect((await send(`${stack.gateway.url}/readyz`, { method: 'GET' })).status).toBe(200);
+    const cutsForBudget = stack.gateway.logs.filter(
+      (l) => l.msg === 'stream cut short' && l.reason === 'overloaded',
+    );
+    expect(cutsForBudget.length).toBeGreaterThan(0);
+    expect(peakRss()).toBeLessThan(RSS_BOUND);
+
+    // Now the callers read: each gets a whole answer or a visible cut, never a silent end.
+    for (const { socket } of [...streams, ...gathers]) socket.resume();
+    const closed = (u: { socket: Socket }): boolean => u.socket.readableEnded;
+    await until(() => [...streams, ...gathers].every(closed), 'every caller to be done');
+    let short = 0;
+    for (const g of gathers) {
+      const text = g.received();
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      const end = /\r\nx-gather-end: (\w+)\r\n/i.exec(text)?.[1];
+      const items = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as unknown[];
+      if (end === 'bytes') short++;
+      else expect(items).toHaveLength(12);
+    }
+    expect(short).toBeGreaterThan(0);
+    for (const s of streams) {
+      const text = s.received();
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      // A whole stream ends with the final chunk; a cut one never does.
+      const whole = text.endsWith('\r\n0\r\n\r\n');
+      if (!whole) expect(text.length).toBeLessThan(20 * MiB);
+    }
+    await expect.poll(bufferedBytes).toBe(0);
+    // The NATS connection and the budget came through: an ordinary request is answered.
+    const echo = uniqueSubject(P);
+    stack.afterThisTest(await respond(stack.nc, echo, (msg) => msg.respond(msg.data)));
+    const after = await send(`${stack.gateway.url}/rr/${echo}`, { body: 'still here' });
+    expect(after.status).toBe(200);
+    expect(after.text).toBe('still here');
+  }, 60_000);
+});
+
+describe('an answer the caller never reads', () => {
+  it('is dropped with the connection after streamWriteTimeout, giving its bytes back', async () => {
+    const gateway = stack.gateways[1]!;
+    const subject = uniqueSubject(P);
+    const reply = Buffer.alloc(MiB - 4096, 'r');
+    for (let i = 0; i < 12; i++) {
+      stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond(reply)));
+    }
+    // 12 MiB of JSON to a caller that reads nothing: more than the kernel's socket buffers take.
+    const caller = await open(true, gateway.port);
+    stack.afterThisTest(() => caller.socket.destroy());
+    caller.socket.write(
+      `POST /rr/${subject}?replies=all&max=12 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`,
+    );
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
+    // The caller finds the answer cut short: fewer bytes than its Content-Length, then the end.
+    const closed = new Promise((resolve) => caller.socket.once('close', resolve));
+    caller.socket.resume();
+    await closed;
+    const text = caller.received();
+    const declared = Number(/\r\ncontent-length: (\d+)\r\n/i.exec(text)?.[1]);
+    expect(Buffer.byteLength(text.slice(text.indexOf('\r\n\r\n') + 4), 'latin1')).toBeLessThan(
+      declared,
+    );
+  });
+});

@@ -1,0 +1,62 @@
+/** A gathered reply's JSON item, built as bytes, reads back exactly as JSON.stringify would write it. */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { gatheredItemJson } from '../../src/http/gather.js';
+import type { GatheredItem } from '../../src/http/gather.js';
+
+const reply = (payload: Uint8Array, headers: Array<[string, string]> = []) => ({
+  payload,
+  headers,
+});
+
+describe('gatheredItemJson', () => {
+  const texts = [
+    '',
+    'plain',
+    '{"a": "quoted \\"value\\"", "path": "C:\\\\dir"}',
+    'line\nbreak\ttab\rcr\bbs\fff',
+    Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('') + '\u007f',
+    'ünïcödé, 漢字, emoji 🎉, separators \u2028 \u2029',
+  ];
+
+  it.each(texts)('writes UTF-8 body %j exactly as JSON.stringify does', (text) => {
+    const bytes = gatheredItemJson(
+      reply(Buffer.from(text), [
+        ['X-A', '1'],
+        ['X-A', '"2"'],
+      ]),
+    );
+    const expected = JSON.stringify({
+      status: 200,
+      headers: { 'X-A': ['1', '"2"'] },
+      body: text,
+      encoding: 'utf8',
+    });
+    expect(bytes.toString('utf8')).toBe(expected);
+  });
+
+  it('round-trips a megabyte of random printable and control characters', () => {
+    const raw = randomBytes(1024 * 1024).map((b) => b & 0x7f);
+    const item = JSON.parse(gatheredItemJson(reply(raw)).toString('utf8')) as GatheredItem;
+    expect(item.encoding).toBe('utf8');
+    expect(Buffer.from(item.body, 'utf8').equals(Buffer.from(raw))).toBe(true);
+  });
+
+  it('sends a body that is not UTF-8 as base64', () => {
+    const raw = Uint8Array.from([0xff, 0xfe, 0x00, 0x41]);
+    const item = JSON.parse(gatheredItemJson(reply(raw)).toString('utf8')) as GatheredItem;
+    expect(item).toEqual({
+      status: 200,
+      headers: {},
+      body: Buffer.from(raw).toString('base64'),
+      encoding: 'base64',
+    });
+  });
+
+  it('marks a reply whose header block could not be read as a 502 item', () => {
+    const item = JSON.parse(
+      gatheredItemJson({ ...reply(Buffer.from('x')), malformed: true }).toString('utf8'),
+    ) as GatheredItem;
+    expect(item).toEqual({ status: 502, headers: {}, body: '', encoding: 'utf8' });
+  });
+});
