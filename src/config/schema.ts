@@ -198,7 +198,7 @@ const RequestsSchema = z
     maxGatherBytes: byteSize.default(16 * 1024 * 1024),
     /** What a stream without acknowledgements may hold for a slow caller before it is cut. */
     maxStreamBuffer: byteSize.default(8 * 1024 * 1024),
-    /** A stream whose caller takes nothing for this long, with bytes waiting, is cut. */
+    /** A stream (or any answer) whose caller takes nothing for this long, with bytes waiting, is cut. */
     streamWriteTimeout: durationMs.default(30_000),
   })
   .refine((r) => r.timeout <= r.maxTimeout, {

@@ -34,6 +34,7 @@ describe('parseConfig', () => {
       shutdownGrace: 10_000,
       workers: 1,
       maxInFlight: 10_000,
+      maxBufferedBytes: 256 * 1024 * 1024,
       headersTimeout: 10_000,
       requestTimeout: 30_000,
       keepAliveTimeout: 5_000,
