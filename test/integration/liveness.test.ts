@@ -12,7 +12,10 @@ import { useStack } from '../helpers/stack.js';
 
 const P = `liveness${process.pid}`;
 const UPLOADS = 10_050;
-const stack = useStack({ gateways: [{ http: { requestTimeout: '120s' } }] });
+// Budgets long enough that the first uploads, opened seconds before their bodies end, never time out.
+const stack = useStack({
+  gateways: [{ http: { requestTimeout: '120s' }, requests: { timeout: '60s', maxTimeout: '60s' } }],
+});
 
 interface Upload {
   socket: Socket;
