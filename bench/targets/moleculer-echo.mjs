@@ -7,7 +7,11 @@ const broker = new moleculer.ServiceBroker({
   nodeID: `bench-echo-${process.pid}`,
   transporter: process.env.NATS_URL,
   logLevel: 'warn',
+  // It is stopped at the end of the run, with nats-server: moleculer's own SIGTERM handler would
+  // send a goodbye to a server that is going away and log the failure.
+  skipProcessEventRegistration: true,
 });
+process.once('SIGTERM', () => process.exit(0));
 broker.createService({
   name: 'bench',
   actions: {
