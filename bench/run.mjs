@@ -1,11 +1,14 @@
-// The benchmark: one command starts nats-server, the echo responder, the floors, the naive gateway
-// and the built gateway on loopback, measures them interleaved in the same run, and prints a table.
+// The benchmark: one command starts nats-server, the echo responder, the floors, the naive gateway,
+// the built gateway and its peers (a Go gateway, moleculer-web) on loopback, measures them
+// interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--no-sustained] [--pin]
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildGoGateway, startGoGateway } from './lib/go-gateway.mjs';
 import { PROXY_HEADERS, loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
 import {
@@ -23,7 +26,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
-    targets: { type: 'string', default: 'nats-floor,http-floor,naive,gateway' },
+    targets: { type: 'string', default: 'nats-floor,http-floor,naive,gateway,go,moleculer-web' },
     workers: { type: 'string', default: '1' },
     'no-inflight': { type: 'boolean', default: false },
     'no-sustained': { type: 'boolean', default: false },
@@ -33,8 +36,10 @@ const { values: args } = parseArgs({
   },
 });
 
+// Six targets fit the time budgets (quick under 2 minutes, full under 12) with 2 s windows in the
+// quick run and a 2 s start-up load in the full one.
 const PLAN = args.quick
-  ? { payloads: [128, 16384], concurrency: [1, 64], reps: 1, warmMs: 1000, measureMs: 3000 }
+  ? { payloads: [128, 16384], concurrency: [1, 64], reps: 1, warmMs: 1000, measureMs: 2000 }
   : {
       payloads: [128, 16384],
       concurrency: [1, 16, 64, 256],
@@ -51,7 +56,7 @@ const SUSTAINED = {
 // The first load each fresh target process gets, before its cells: enough requests for V8 to
 // optimise the hot path. It is measured too, and reported apart from the cells.
 const START_CONCURRENCY = 64;
-const START_TIMING = { warmMs: 0, measureMs: 3000 };
+const START_TIMING = { warmMs: 0, measureMs: args.quick ? 1000 : 2000 };
 const TARGETS = args.targets.split(',');
 const REQUEST_HEADERS = args['proxy-headers'] ? PROXY_HEADERS : [];
 /** Targets that are plain HTTP servers in their own process (the gateway is started on its own). */
@@ -60,13 +65,28 @@ const HTTP_TARGET_FILES = {
   naive: 'naive-gateway.mjs',
   minimal: 'minimal-gateway.mjs',
   core: 'core-gateway.mjs',
+  'moleculer-web': 'moleculer-web.mjs',
 };
 /** Targets outside the default set, each there to compare the gateway with. */
 const OPTIONAL_TARGETS = ['minimal', 'core', 'gateway-route'];
+/**
+ * Gateways built by others, measured as their users run them (bench/README.md, "Peers"); a peer
+ * that cannot run here is skipped with the reason. They are measured at c=1, 64 and 256, the cells
+ * the gateway is held to them in; leaving out c=16 keeps the full run under 12 minutes.
+ */
+const PEERS = ['go', 'moleculer-web'];
+const PEER_CONCURRENCY = new Set([1, 64, 256]);
+const measuredAt = (name, concurrency) =>
+  !PEERS.includes(name) || PEER_CONCURRENCY.has(concurrency);
 /** Targets that run with the gateway's Node flags, so they differ from it only in code. */
 const WITH_GATEWAY_FLAGS = new Set(['core']);
 for (const name of TARGETS) {
-  if (!(name in HTTP_TARGET_FILES) && name !== 'nats-floor' && !(name in GATEWAY_TARGETS)) {
+  if (
+    !(name in HTTP_TARGET_FILES) &&
+    !PEERS.includes(name) &&
+    name !== 'nats-floor' &&
+    !(name in GATEWAY_TARGETS)
+  ) {
     process.stderr.write(`unknown target ${name}\n`);
     process.exit(2);
   }
@@ -225,14 +245,46 @@ async function inflightTest(gateway, count) {
   return { ...result, peakRssBytes: rss.stop() };
 }
 
+/**
+ * Builds the Go peer and checks that moleculer is installed; drops each peer that cannot run here
+ * from TARGETS and says why. Returns the Go binary (when built) and the reasons by peer.
+ */
+function preparePeers() {
+  const skipped = {};
+  let goBinary;
+  if (TARGETS.includes('go')) {
+    const build = buildGoGateway(work);
+    if (build.binary) goBinary = build.binary;
+    else skipped.go = build.skipped;
+  }
+  if (TARGETS.includes('moleculer-web')) {
+    const require = createRequire(import.meta.url);
+    try {
+      for (const name of ['moleculer', 'moleculer-web', 'nats']) require.resolve(name);
+    } catch {
+      skipped['moleculer-web'] = 'moleculer, moleculer-web or nats is not installed (run npm ci)';
+    }
+  }
+  for (const [name, reason] of Object.entries(skipped)) {
+    TARGETS.splice(TARGETS.indexOf(name), 1);
+    log(`==> skipping ${name}: ${reason}`);
+  }
+  return { goBinary, skipped };
+}
+
 const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 const mib = (b) => fmt(b / 1048576, 1);
 
 async function main() {
   log(`==> load generator: ${generator}; plan: ${JSON.stringify(PLAN)}; ${SETUP}`);
+  const { goBinary, skipped } = preparePeers();
   const natsUrl = await startNats(work, children);
   const responder = forkTarget('echo-responder.mjs', { NATS_URL: natsUrl });
   await responder.first;
+  // moleculer-web's far side: a moleculer service node, for the whole run like the responder.
+  if (TARGETS.includes('moleculer-web')) {
+    await forkTarget('moleculer-echo.mjs', { NATS_URL: natsUrl }).first;
+  }
 
   // Fresh target processes for each payload size: a peak RSS then belongs to that payload's cells,
   // not to whatever an earlier cell left in V8's young generation or malloc's arenas.
@@ -246,6 +298,17 @@ async function main() {
         underTest(t.child.pid);
         started.push(t.child);
         targets[name] = { child: t.child, measure: measureNatsFloor };
+      } else if (name === 'go') {
+        const g = startGoGateway(goBinary, natsUrl);
+        track(g.child);
+        const port = await g.port;
+        underTest(g.child.pid);
+        started.push(g.child);
+        targets[name] = {
+          pid: g.child.pid,
+          url: `http://127.0.0.1:${port}/rr/bench.echo`,
+          measure: measureHttp,
+        };
       } else if (name in HTTP_TARGET_FILES) {
         const t = forkTarget(
           HTTP_TARGET_FILES[name],
@@ -301,7 +364,9 @@ async function main() {
       for (const concurrency of PLAN.concurrency) {
         const cell = { payloadBytes, concurrency };
         // Rotate the order each repetition so no target always runs first (or last) in a cell.
-        const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]);
+        const order = TARGETS.map((_, i) => TARGETS[(i + rep) % TARGETS.length]).filter((name) =>
+          measuredAt(name, concurrency),
+        );
         for (const name of order) {
           const r = await targets[name].measure(targets[name], cell, PLAN);
           const key = `${cell.payloadBytes}|${cell.concurrency}|${name}`;
@@ -323,6 +388,7 @@ async function main() {
     const m = {};
     for (const name of TARGETS) {
       const s = samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`];
+      if (!s) continue;
       m[name] = {
         rps: median(s.map((x) => x.rps)),
         p50Ms: median(s.map((x) => x.p50Ms)),
@@ -343,7 +409,7 @@ async function main() {
         const r = Object.fromEntries(
           TARGETS.map((name) => [
             name,
-            samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`][rep],
+            samples[`${cell.payloadBytes}|${cell.concurrency}|${name}`]?.[rep],
           ]),
         );
         const v = ratio(r);
@@ -359,6 +425,13 @@ async function main() {
       gatewayOverCombined: perRep((r) => r.gateway?.rps / combined(r)),
       gatewayOverNaive: perRep((r) => r.gateway?.rps / r.naive?.rps),
       p99GatewayOverNatsFloor: perRep((r) => r.gateway?.p99Ms / r['nats-floor']?.p99Ms),
+      // The gateway against each peer, in req/s and in p99 latency (bench/README.md, "Peers").
+      gatewayOverPeer: Object.fromEntries(
+        PEERS.map((name) => [name, perRep((r) => r.gateway?.rps / r[name]?.rps)]),
+      ),
+      p99GatewayOverPeer: Object.fromEntries(
+        PEERS.map((name) => [name, perRep((r) => r.gateway?.p99Ms / r[name]?.p99Ms)]),
+      ),
       // The same comparison in CPU time: what the two floors' processes spent per request, over
       // what the gateway spent. It does not depend on which process got the CPU when.
       floorsCpuOverGatewayCpu: perRep(
@@ -425,20 +498,40 @@ async function main() {
   for (const row of rows) {
     for (const name of TARGETS) {
       const t = row.targets[name];
+      if (!t) continue;
       out.push(
         `| ${row.payloadBytes} B | ${row.concurrency} | ${name} | ${fmt(t.rps)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${fmt(t.cpuMicrosPerRequest)} | ${fmt(t.cpuBusy * 100)} % | ${mib(t.peakRssBytes)} |${t.errors ? ` errors: ${t.errors}` : ''}`,
       );
     }
   }
+  const peers = PEERS.filter((name) => TARGETS.includes(name));
   out.push('');
   out.push(
-    '| payload | conc | combined floor req/s | gateway / combined | gateway / naive | p99 gateway / p99 nats-floor | floors CPU / gateway CPU |',
+    `| payload | conc | combined floor req/s | gateway / combined | gateway / naive | p99 gateway / p99 nats-floor | floors CPU / gateway CPU |${peers.map((name) => ` gateway / ${name} |`).join('')}`,
   );
-  out.push('|---|---|---|---|---|---|---|');
+  out.push(`|---|---|---|---|---|---|---|${'---|'.repeat(peers.length)}`);
   for (const row of rows) {
     out.push(
-      `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} | ${fmt(row.floorsCpuOverGatewayCpu, 2)} |`,
+      `| ${row.payloadBytes} B | ${row.concurrency} | ${fmt(row.combinedFloorRps)} | ${fmt(row.gatewayOverCombined, 2)} | ${fmt(row.gatewayOverNaive, 2)} | ${fmt(row.p99GatewayOverNatsFloor, 2)} | ${fmt(row.floorsCpuOverGatewayCpu, 2)} |${peers.map((name) => ` ${fmt(row.gatewayOverPeer[name], 2)} |`).join('')}`,
     );
+  }
+  // The peers beside the gateway: tail latency and memory, where the ratios above show only req/s.
+  if (peers.length > 0 && TARGETS.includes('gateway')) {
+    const side = ['gateway', ...peers];
+    out.push('');
+    out.push(
+      `| payload | conc |${peers.map((name) => ` p99 gateway / p99 ${name} |`).join('')} p99 ms ${side.join(' · ')} | peak RSS MiB ${side.join(' · ')} |`,
+    );
+    out.push(`|---|---|${'---|'.repeat(peers.length + 2)}`);
+    for (const row of rows.filter((r) => PEER_CONCURRENCY.has(r.concurrency))) {
+      out.push(
+        `| ${row.payloadBytes} B | ${row.concurrency} |${peers.map((name) => ` ${fmt(row.p99GatewayOverPeer[name], 2)} |`).join('')} ${side.map((name) => fmt(row.targets[name]?.p99Ms, 2)).join(' · ')} | ${side.map((name) => mib(row.targets[name]?.peakRssBytes)).join(' · ')} |`,
+      );
+    }
+  }
+  for (const [name, reason] of Object.entries(skipped)) {
+    out.push('');
+    out.push(`${name}: skipped, ${reason}`);
   }
   if (OPTIONAL_TARGETS.some((name) => TARGETS.includes(name))) {
     out.push('');
@@ -488,6 +581,7 @@ async function main() {
           pinned: PIN ? { underTest: TEST_CPU, helpers: HELPER_CPUS } : false,
           proxyHeaders: REQUEST_HEADERS.length > 0,
           rows,
+          skipped,
           startup: { ...START_TIMING, rows: startupRows },
           sustained,
           inflight,
