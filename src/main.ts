@@ -13,6 +13,8 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createApp } from './http/app.js';
+import type { GatewayApp } from './http/app.js';
+import { Discovery } from './discovery.js';
 import { ByteBudget } from './http/byte-budget.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
@@ -111,16 +113,30 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   // Known once the listeners are bound; the apps read them when they first build /openapi.json.
   const bound: { main?: number; admin?: number } = {};
   const boundPorts = (): { main?: number; admin?: number } => bound;
-  let app = createApp({
-    config,
+  // Every app is built the same way: the running config and the routes services publish now.
+  const build = (current: Config): GatewayApp =>
+    createApp({
+      config: current,
+      nats,
+      lifecycle,
+      budget,
+      logger,
+      openApi,
+      metrics,
+      boundPorts,
+      discovery,
+    });
+  let running = config;
+  const discovery = new Discovery({
     nats,
-    lifecycle,
-    budget,
     logger,
-    openApi,
-    metrics,
-    boundPorts,
+    // What services publish changed: the same swap a reload makes.
+    onRoutes: () => {
+      app = build(running);
+    },
   });
+  let app = build(config);
+  discovery.configure(config);
   const { server, port: mainPort } = await startHttpServer({
     // Looked up per request, so a reload swaps the app without touching the server.
     listener: (incoming, outgoing) => app.listener(incoming, outgoing),
@@ -165,7 +181,6 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     'configuration loaded',
   );
 
-  let running = config;
   // One reload at a time; signals that arrive meanwhile read the file once more afterwards, so
   // the file last on disk is the one applied.
   let reloading = false;
@@ -181,17 +196,10 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
         do {
           again = false;
           await reload(configPath, running, logger, (next) => {
-            app = createApp({
-              config: next,
-              nats,
-              lifecycle,
-              budget,
-              logger,
-              openApi,
-              metrics,
-              boundPorts,
-            });
             running = next;
+            app = build(next);
+            // Re-evaluated against the new config; may build the app once more with new routes.
+            discovery.configure(next);
           });
         } while (again);
       } catch (err) {
@@ -214,6 +222,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
     }
     stopping = true;
     logger.info({ signal }, 'signal received');
+    discovery.stop();
     shutDown({
       server,
       admin,

@@ -2,7 +2,6 @@
  * Checks that need the whole config: each route's templates, duplicates, reserved paths, and
  * timeouts against the cap. Every message names the route by index, method and path.
  */
-import type { z } from 'zod';
 import { subjectMatches } from '../subject.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from './templates.js';
 
@@ -22,6 +21,8 @@ export const RESERVED_PATHS = [
   '/docs/swagger-ui-bundle.js',
   '/docs/favicon-32x32.png',
   '/docs/init.js',
+  // What service discovery found (discovery.ts).
+  '/services',
 ] as const;
 
 interface RouteLike {
@@ -37,17 +38,18 @@ interface ConfigLike {
   nats: { inboxPrefix: string };
 }
 
-/** zod refinement over the parsed config. */
-export function checkRoutes(config: ConfigLike, ctx: z.RefinementCtx): void {
+/**
+ * Reports each problem of the routes as `report(index, key, message)`: the config's refinement,
+ * and discovery, which checks a discovered route against the YAML ones with the same rules.
+ */
+export function checkRoutes(
+  config: ConfigLike,
+  report: (index: number, key: string, message: string) => void,
+): void {
   const seen = new Map<string, { index: number; methods: string[] }>();
   config.routes.forEach((route, index) => {
     const name = `route #${index} (${route.method.join(',')} ${route.path})`;
-    const fail = (key: string, message: string): void =>
-      ctx.addIssue({
-        code: 'custom',
-        path: ['routes', index, key],
-        message: `${name}: ${message}`,
-      });
+    const fail = (key: string, message: string): void => report(index, key, `${name}: ${message}`);
 
     const path = parsePathTemplate(route.path);
     if (typeof path === 'string') {

@@ -252,7 +252,7 @@ const routeMethod = z
   .transform((m) => m.toUpperCase())
   .pipe(z.enum([...ROUTE_METHODS, 'ANY']));
 
-const RouteSchema = z.strictObject({
+export const RouteSchema = z.strictObject({
   /** One method, a list, or ANY. */
   method: z
     .union([routeMethod, z.array(routeMethod).min(1)])
@@ -322,6 +322,23 @@ const MetricsSchema = z.strictObject({
   enabled: z.boolean().default(true),
 });
 
+/** A glob over service names: `*` for any run of characters, `?` for one. */
+const serviceGlob = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_*?.-]+$/, 'must be a service name or a glob such as orders-*');
+
+const DiscoverySchema = z.strictObject({
+  /** Turn NATS services (ADR-32: $SRV.INFO) into HTTP routes, as their endpoint metadata asks. */
+  enabled: z.boolean().default(false),
+  /** How often services are asked for their INFO. */
+  interval: durationMs.default(30_000),
+  /** The most one round waits for answers; it ends sooner once they stop coming. */
+  wait: durationMs.default(500),
+  /** Service names (globs) allowed to publish routes; empty publishes nothing. */
+  services: z.array(serviceGlob).default([]),
+});
+
 const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -335,11 +352,16 @@ export const ConfigSchema = z
     rr: RrSchema.default(RrSchema.parse({})),
     headers: HeadersSchema.default(HeadersSchema.parse({})),
     routes: z.array(RouteSchema).default([]),
+    discovery: DiscoverySchema.default(DiscoverySchema.parse({})),
     log: LogSchema.default(LogSchema.parse({})),
     metrics: MetricsSchema.default(MetricsSchema.parse({})),
     auth: AuthSchema.default(AuthSchema.parse({})),
   })
-  .superRefine(checkRoutes);
+  .superRefine((config, ctx) =>
+    checkRoutes(config, (index, key, message) =>
+      ctx.addIssue({ code: 'custom', path: ['routes', index, key], message }),
+    ),
+  );
 
 /** Validated configuration, as the rest of the gateway sees it. */
 export type Config = z.output<typeof ConfigSchema>;

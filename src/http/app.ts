@@ -24,6 +24,8 @@ import { docsRoutes } from './docs.js';
 import { listenerOrigin, mergeRoutes, openApiRoute } from './openapi.js';
 import type { ListenerAddress, OpenApiDocument } from './openapi.js';
 import { RouteTable } from './route-table.js';
+import { servicesRoute } from './services-route.js';
+import type { DiscoveredRoute, ServicesReport } from '../discovery.js';
 import type { RouteEntry } from './route-table.js';
 import { compileRoutes, emptyParameterIn, mappedRoutes } from './routes.js';
 import { requestReplyRoute } from './rr.js';
@@ -42,6 +44,8 @@ export interface AppOptions {
   metrics: Metrics;
   /** The ports the listeners are bound to, once they are (a configured port may be 0). */
   boundPorts?: () => { main?: number; admin?: number };
+  /** Service discovery, when on: the routes services publish now, and `/services`. */
+  discovery?: { routes: readonly DiscoveredRoute[]; report(): ServicesReport } | undefined;
 }
 
 /** One config's HTTP side. */
@@ -73,6 +77,7 @@ export function createApp({
   openApi,
   metrics,
   boundPorts = () => ({}),
+  discovery,
 }: AppOptions): GatewayApp {
   const { admin } = config.http;
   const mainAddress = (): ListenerAddress => ({
@@ -80,7 +85,7 @@ export function createApp({
     port: boundPorts().main ?? config.http.port,
     scheme: config.http.tls ? 'https' : 'http',
   });
-  const routes = compileRoutes(config);
+  const routes = compileRoutes(config, discovery?.routes);
   const auth = createAuthenticator(config);
   const deps: ForwardDeps = {
     nats,
@@ -101,6 +106,7 @@ export function createApp({
   const endpoints: RouteEntry[] = [
     ...healthRoutes(nats, lifecycle, config.nats.maxDownTime),
     ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
+    ...(config.discovery.enabled && discovery ? [servicesRoute(() => discovery.report())] : []),
     openApiRoute(() =>
       mergeRoutes(openApi, config, routes, {
         paths: endpoints.map((e) => e.template),

@@ -88,6 +88,14 @@ export function mergeRoutes(
     for (const method of route.methods) {
       item[method.toLowerCase()] = operationFor(route, method);
     }
+    const service = route.operation?.service;
+    const tags = (doc.tags ??= []) as Array<{ name: string; description?: string }>;
+    if (service && !tags.some((t) => t.name === service.name)) {
+      tags.push({
+        name: service.name,
+        description: `NATS service ${service.name} ${service.version}${service.description ? `: ${service.description}` : ''}`,
+      });
+    }
   }
   return doc;
 }
@@ -143,22 +151,49 @@ export function openApiRoute(build: () => OpenApiDocument): RouteEntry {
 }
 
 function operationFor(route: CompiledRoute, method: string): Record<string, unknown> {
+  const { operation } = route;
   const responses: Record<string, unknown> = {
     '200': {
       description:
         'The first reply, byte for byte (a reply may set another status with Status-Code).',
-      content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+      content:
+        operation?.responseSchema !== undefined
+          ? { 'application/json': { schema: operation.responseSchema } }
+          : { '*/*': { schema: { type: 'string', format: 'binary' } } },
     },
   };
   for (const [status, ref] of Object.entries(PROBLEM_REFS)) {
     if (status === '413' && BODYLESS.has(method)) continue;
     responses[status] = { $ref: `#/components/responses/${ref}` };
   }
+  const summary = `${method} ${route.path.source} → NATS ${route.subject.source}`;
   return {
     operationId: `route${route.index}${method[0]}${method.slice(1).toLowerCase()}`,
-    summary: `${method} ${route.path.source} → NATS ${route.subject.source}`,
-    tags: ['routes'],
+    summary: operation?.description ?? summary,
+    ...(operation
+      ? {
+          description: [
+            summary,
+            `Published by the NATS service ${operation.service.name} ${operation.service.version}` +
+              ` (endpoint ${operation.endpoint.name}).`,
+            operation.service.description,
+          ]
+            .filter(Boolean)
+            .join('\n\n'),
+        }
+      : {}),
+    tags: operation ? ['routes', operation.service.name] : ['routes'],
     'x-nats-subject': route.subject.source,
+    ...(operation
+      ? {
+          'x-nats-service': {
+            name: operation.service.name,
+            version: operation.service.version,
+            endpoint: operation.endpoint.name,
+            subject: operation.endpoint.subject,
+          },
+        }
+      : {}),
     parameters: [
       { $ref: '#/components/parameters/timeoutQuery' },
       { $ref: '#/components/parameters/requestTimeoutHeader' },
@@ -169,7 +204,10 @@ function operationFor(route: CompiledRoute, method: string): Record<string, unkn
       : {
           requestBody: {
             required: false,
-            content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+            content:
+              operation?.requestSchema !== undefined
+                ? { 'application/json': { schema: operation.requestSchema } }
+                : { '*/*': { schema: { type: 'string', format: 'binary' } } },
           },
         }),
     responses,

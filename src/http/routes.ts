@@ -4,9 +4,11 @@
  */
 import { effectivePolicy } from '../config/effective.js';
 import type { RouteConfig, Config } from '../config/schema.js';
+import type { DiscoveredRoute, ServiceOperation } from '../discovery.js';
+import { SubjectPolicy } from '../subject.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from '../config/templates.js';
 import type { PathTemplate, SubjectTemplate } from '../config/templates.js';
-import { InvalidParameterError } from '../errors.js';
+import { InvalidParameterError, SubjectForbiddenError } from '../errors.js';
 import { tokenProblem } from '../subject.js';
 import { forward } from './forward.js';
 import { CONTEXT_HEADER_PREFIX } from './header-policy.js';
@@ -21,20 +23,29 @@ export interface CompiledRoute {
   subject: SubjectTemplate;
   /** Methods it answers, `ANY` expanded; HEAD is implied by GET. */
   methods: readonly string[];
+  /** Set for a route a NATS service published (discovery.ts). */
+  operation?: ServiceOperation;
 }
 
 /** Methods `ANY` stands for. */
 const ANY_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-/** Parses every route of a validated config (validation already proved each template parses). */
-export function compileRoutes(config: Config): CompiledRoute[] {
-  return config.routes.map((route, index) => {
+/**
+ * Parses every route of a validated config, then those services published (validation and
+ * discovery already proved each template parses); YAML routes come first and so take precedence.
+ */
+export function compileRoutes(
+  config: Config,
+  discovered: readonly DiscoveredRoute[] = [],
+): CompiledRoute[] {
+  const all = [...config.routes.map((route) => ({ route, operation: undefined })), ...discovered];
+  return all.map(({ route, operation }, index) => {
     const path = parsePathTemplate(route.path);
     if (typeof path === 'string') throw new Error(`route #${index}: ${path}`);
     const subject = parseSubjectTemplate(route.subject, path.params);
     if (typeof subject === 'string') throw new Error(`route #${index}: ${subject}`);
     const methods = route.method.includes('ANY') ? ANY_METHODS : route.method;
-    return { index, config: route, path, subject, methods };
+    return { index, config: route, path, subject, methods, ...(operation ? { operation } : {}) };
   });
 }
 
@@ -47,6 +58,8 @@ export interface RoutesOptions {
 
 /** The rows of the route table for the mapped routes, in config order. */
 export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntry[] {
+  // A service chose its own route, so the subject also passes the operator's /rr lists.
+  const servicePolicy = new SubjectPolicy(config.rr.allow, config.rr.deny);
   return routes.map((route) => {
     const policy = effectivePolicy(config, route.config);
     const template = route.path.source;
@@ -61,6 +74,9 @@ export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntr
         const values = decodeParams(route, rawParams);
         const subject = renderSubject(route.subject, (name) => values[name] as string);
         exchange.subject = subject;
+        if (route.operation && !servicePolicy.permits(subject)) {
+          throw new SubjectForbiddenError(subject);
+        }
         const params = headerNames.map((header, i) => {
           return [header, values[route.path.params[i] as string] as string] as const;
         });

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.js';
 import { useStack } from '../helpers/stack.js';
 
-const stack = useStack();
+const stack = useStack({
+  gateways: [
+    { discovery: { enabled: true, interval: '250ms', wait: '150ms', services: ['inventory'] } },
+  ],
+});
 const RESPONDERS = resolve(import.meta.dirname, '../../examples/responders.mjs');
 
 /** Starts the example responders; resolves with their stdout lines once they are ready. */
@@ -46,5 +50,16 @@ describe('examples/responders.mjs', () => {
         timeout: 2_000,
       })
       .toBe(true);
+  });
+
+  it('the inventory service publishes GET /inventory/:sku through discovery, as the demo shows', async () => {
+    await startResponders();
+    const url = `${stack.gateway.url}/inventory/ABC-1`;
+    await expect.poll(async () => (await send(url, { method: 'GET' })).status).toBe(200);
+    const res = await send(url, { method: 'GET' });
+    expect(res.headers['content-type']).toBe('application/json');
+    const stock = res.json<{ sku: string; count: number }>();
+    expect(stock.sku).toBe('ABC-1');
+    expect(Number.isInteger(stock.count)).toBe(true);
   });
 });

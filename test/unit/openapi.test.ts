@@ -58,7 +58,9 @@ describe('openapi.yaml', () => {
 
   it('documents every route the app serves, and the app serves every documented operation over HTTP', async () => {
     const app = createApp({
-      config: parseConfig('', 'defaults'),
+      // Every optional endpoint on, /services included.
+      config: parseConfig('discovery: { enabled: true }', 'defaults'),
+      discovery: { routes: [], report: () => ({ lastRound: undefined, services: [] }) },
       nats: offline,
       lifecycle: new Lifecycle(),
       logger: pino({ level: 'silent' }),
