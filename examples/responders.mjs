@@ -6,6 +6,8 @@
  *   demo.slow     replies after X-Delay-Ms milliseconds (default 2000): try ?timeout=500ms; it
  *                 stops waiting at the gateway's X-Gateway-Deadline, when nobody reads the reply
  *   demo.greet    a NATS services API endpoint: empty body → service error 400, else a greeting
+ *   inventory     a NATS service that publishes its own HTTP route through discovery:
+ *                 GET /inventory/:sku → inventory.stock.<sku>, with its JSON Schema in OpenAPI
  * Usage: NATS_URL=nats://127.0.0.1:4222 node examples/responders.mjs
  */
 import { connect, headers } from '@nats-io/transport-node';
@@ -70,11 +72,40 @@ service.addEndpoint('greet', {
   },
 });
 
+// A service that asks for its own route: the gateway's discovery reads the endpoint metadata.
+const inventory = await new Svcm(nc).add({
+  name: 'inventory',
+  version: '1.0.0',
+  description: 'Stock levels by SKU',
+});
+inventory.addEndpoint('stock', {
+  subject: 'inventory.stock.*',
+  metadata: {
+    'http.method': 'GET',
+    'http.path': '/inventory/:sku',
+    'http.subject': 'inventory.stock.{sku}',
+    description: 'How many of a SKU are in stock',
+    'schema.response': JSON.stringify({
+      type: 'object',
+      required: ['sku', 'count'],
+      properties: { sku: { type: 'string' }, count: { type: 'integer', minimum: 0 } },
+    }),
+  },
+  handler: (_err, msg) => {
+    const sku = msg.subject.split('.').pop() ?? '';
+    // A stable made-up level per SKU.
+    const count = [...sku].reduce((sum, c) => (sum * 31 + c.charCodeAt(0)) % 1000, 7);
+    const h = headers();
+    h.set('Content-Type', 'application/json');
+    msg.respond(JSON.stringify({ sku, count }), { headers: h });
+  },
+});
+
 console.log(
   JSON.stringify({
     msg: 'example responders ready',
     servers,
-    subjects: ['demo.echo', 'demo.headers', 'demo.slow', 'demo.greet'],
+    subjects: ['demo.echo', 'demo.headers', 'demo.slow', 'demo.greet', 'inventory.stock.*'],
   }),
 );
 // Drain so in-flight replies go out, but never hang on a server that is already gone.
