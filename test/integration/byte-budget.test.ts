@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.js';
 import { respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
+import { until } from '../helpers/until.js';
 
 const P = `budget${process.pid}`;
 const MiB = 1024 * 1024;
@@ -67,15 +68,6 @@ function open(
     });
     socket.once('error', reject);
   });
-}
-
-/** Resolves once `predicate()` holds, checking on every event-loop turn that data can arrive in. */
-async function until(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('uploads past the byte budget', () => {

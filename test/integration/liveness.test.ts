@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.js';
 import { respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
+import { until } from '../helpers/until.js';
 
 const P = `liveness${process.pid}`;
 const UPLOADS = 10_050;
@@ -49,14 +50,6 @@ async function startUploads(port: number, subject: string, count: number): Promi
   return uploads;
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('health under a full gateway', () => {
   it('answers /healthz, /readyz and /metrics while 10 000 uploads trickle in and 50 more are refused', async () => {
     const subject = uniqueSubject(P);
@@ -67,7 +60,7 @@ describe('health under a full gateway', () => {
     stack.afterThisTest(() => uploads.forEach((u) => u.socket.destroy()));
     const answered = (u: Upload): boolean => u.received.endsWith('}');
     // Every upload past the limit is answered at once; the others wait for the rest of their body.
-    await until(() => uploads.filter(answered).length >= UPLOADS - 10_000, 'the refusals');
+    await until(() => uploads.filter(answered).length >= UPLOADS - 10_000, 'the refusals', 60_000);
     const refused = uploads.filter(answered);
     for (const u of refused) expect(u.received).toMatch(/^HTTP\/1\.1 503 [^]*:problem:overloaded"/);
 
@@ -84,7 +77,11 @@ describe('health under a full gateway', () => {
     const admitted = uploads.filter((u) => !answered(u));
     expect(admitted.length).toBe(UPLOADS - refused.length);
     for (const u of admitted) u.socket.write('last-8-b');
-    await until(() => admitted.every((u) => u.received.endsWith('got 16')), 'the admitted replies');
+    await until(
+      () => admitted.every((u) => u.received.endsWith('got 16')),
+      'the admitted replies',
+      60_000,
+    );
     for (const u of admitted) expect(u.received).toMatch(/^HTTP\/1\.1 200 /);
   }, 120_000);
 });
