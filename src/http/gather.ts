@@ -50,7 +50,8 @@ export function gatheredItemJson(reply: Reply): Buffer {
     const tail = ',"encoding":"utf8"}';
     const size = headBytes + jsonStringBytes(payload) + tail.length;
     const out = Buffer.allocUnsafe(size);
-    out.write(head, 0, 'latin1');
+    // The head may hold non-ASCII header values: written as the UTF-8 it was measured in.
+    out.write(head, 0, 'utf8');
     const at = writeJsonString(payload, out, headBytes);
     out.write(tail, at, 'latin1');
     return out;
@@ -60,36 +61,30 @@ export function gatheredItemJson(reply: Reply): Buffer {
   );
 }
 
-/** JSON's escapes for the control characters, `"` and `\`; 0 for a byte that needs none. */
-const ESCAPE_LENGTH = new Uint8Array(256);
-for (let b = 0; b < 0x20; b++) ESCAPE_LENGTH[b] = 6; // \u00XX
-for (const [b, short] of [
+/**
+ * The letter after `\` for each byte JSON escapes (`u` for `\u00XX`), 0 for a byte it copies:
+ * the control characters, `"` and `\`, as JSON.stringify escapes them.
+ */
+const ESCAPE = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) ESCAPE[b] = 0x75; // u
+for (const [b, letter] of [
   [0x08, 'b'],
   [0x09, 't'],
   [0x0a, 'n'],
   [0x0c, 'f'],
   [0x0d, 'r'],
+  [0x22, '"'],
+  [0x5c, '\\'],
 ] as const)
-  ESCAPE_LENGTH[b] = short.length + 1;
-ESCAPE_LENGTH[0x22] = 2;
-ESCAPE_LENGTH[0x5c] = 2;
-const SHORT_ESCAPES: Record<number, number> = {
-  8: 98,
-  9: 116,
-  10: 110,
-  12: 102,
-  13: 114,
-  34: 34,
-  92: 92,
-};
+  ESCAPE[b] = letter.charCodeAt(0);
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /** Bytes of the JSON string (quotes included) that holds UTF-8 `text`. */
 function jsonStringBytes(text: Uint8Array): number {
   let size = text.length + 2;
   for (let i = 0; i < text.length; i++) {
-    const escape = ESCAPE_LENGTH[text[i]!]!;
-    if (escape !== 0) size += escape - 1;
+    const letter = ESCAPE[text[i]!]!;
+    if (letter !== 0) size += letter === 0x75 ? 5 : 1;
   }
   return size;
 }
@@ -100,16 +95,14 @@ function writeJsonString(text: Uint8Array, out: Buffer, at: number): number {
   let from = 0;
   for (let i = 0; i < text.length; i++) {
     const b = text[i]!;
-    if (ESCAPE_LENGTH[b] === 0) continue;
+    const letter = ESCAPE[b]!;
+    if (letter === 0) continue;
     out.set(text.subarray(from, i), at);
     at += i - from;
     from = i + 1;
     out[at++] = 0x5c;
-    const short = SHORT_ESCAPES[b];
-    if (short !== undefined) {
-      out[at++] = short;
-    } else {
-      out[at++] = 0x75; // u00XX
+    out[at++] = letter;
+    if (letter === 0x75) {
       out[at++] = 0x30;
       out[at++] = 0x30;
       out[at++] = HEX[b >> 4]!;

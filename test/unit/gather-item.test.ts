@@ -42,6 +42,20 @@ describe('gatheredItemJson', () => {
     expect(Buffer.from(item.body, 'utf8').equals(Buffer.from(raw))).toBe(true);
   });
 
+  it('round-trips random text over all of Unicode', () => {
+    for (let round = 0; round < 20; round++) {
+      const points = Array.from({ length: 2000 }, () => {
+        const p = Math.floor(Math.random() * 0x110000);
+        return p >= 0xd800 && p <= 0xdfff ? 0x41 : p; // no lone surrogates: they are not UTF-8
+      });
+      const text = String.fromCodePoint(...points);
+      const bytes = gatheredItemJson(reply(Buffer.from(text), [['X-Ü', 'ünï']]));
+      expect(bytes.toString('utf8')).toBe(
+        JSON.stringify({ status: 200, headers: { 'X-Ü': ['ünï'] }, body: text, encoding: 'utf8' }),
+      );
+    }
+  });
+
   it('sends a body that is not UTF-8 as base64', () => {
     const raw = Uint8Array.from([0xff, 0xfe, 0x00, 0x41]);
     const item = JSON.parse(gatheredItemJson(reply(raw)).toString('utf8')) as GatheredItem;
