@@ -24,7 +24,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'floods', include: FLOODS, sequence: { groupOrder: 1 } },
+        // One at a time: each flood's peak RSS and timing is its own.
+        test: {
+          name: 'floods',
+          include: FLOODS,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

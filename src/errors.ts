@@ -142,8 +142,13 @@ export class NatsUnavailableError extends GatewayError {
  */
 export class OverloadedError extends GatewayError {
   readonly slug = 'overloaded';
-  constructor(what: string) {
-    super(`the gateway is holding its maximum of ${what}; retry shortly`);
+  constructor(
+    readonly limit: 'http.maxInFlight' | 'http.maxBufferedBytes',
+    readonly value: number,
+  ) {
+    super(
+      `the gateway is holding its maximum of ${value} ${limit === 'http.maxInFlight' ? 'requests' : 'buffered bytes'} (${limit}); retry shortly`,
+    );
   }
 }
 

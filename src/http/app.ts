@@ -17,7 +17,7 @@ import { createDispatcher, serverMethods } from './dispatcher.js';
 import { createExchanges } from './exchange.js';
 import type { ForwardDeps } from './forward.js';
 import { healthRoutes } from './health.js';
-import { ByteBudget } from './byte-budget.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { Lifecycle } from './lifecycle.js';
 import { metricsRoute } from './metrics-route.js';
 import { docsRoutes } from './docs.js';
@@ -36,7 +36,7 @@ export interface AppOptions {
   nats: RequestReply;
   lifecycle: Lifecycle;
   /** The process's byte budget; one for the process, so a reload's app shares what the old one holds. */
-  budget?: ByteBudget;
+  budget: ByteBudget;
   logger: Logger;
   /** The static `openapi.yaml`, merged with the routes for `/openapi.json`. */
   openApi: OpenApiDocument;
@@ -72,7 +72,7 @@ export function createApp({
   config,
   nats,
   lifecycle,
-  budget = new ByteBudget(config.http.maxBufferedBytes),
+  budget,
   logger,
   openApi,
   metrics,

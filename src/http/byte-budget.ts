@@ -26,7 +26,7 @@ export class ByteBudget {
 
   /** Takes `bytes` for a request being admitted, if they fit; a request that would not fit is refused. */
   tryTake(bytes: number): boolean {
-    if (this.#held >= this.limit || this.#held + bytes > this.limit) return false;
+    if (this.#held + bytes > this.limit || this.spent) return false;
     this.#held += bytes;
     return true;
   }
@@ -57,7 +57,8 @@ export class ByteBudget {
       const now = outgoing.writableLength;
       if (now === 0) return;
       if (now === left) {
-        outgoing.socket?.destroy();
+        // The request's socket: a response queued behind another (pipelining) has none of its own.
+        outgoing.req.socket.destroy();
         return;
       }
       left = now;

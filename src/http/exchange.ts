@@ -118,7 +118,8 @@ export function createExchanges({
     },
     admitToNats() {
       // The request asking is already counted.
-      if (lifecycle.inFlight > maxInFlight) throw new OverloadedError(`${maxInFlight} requests`);
+      if (lifecycle.inFlight > maxInFlight)
+        throw new OverloadedError('http.maxInFlight', maxInFlight);
     },
     async run(exchange, handle) {
       try {

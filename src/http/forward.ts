@@ -154,12 +154,19 @@ async function readAdmittedBody(
   budget: ByteBudget,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const declared = exchange.incoming.headers['content-length'];
-  const claim = declared === undefined ? Math.min(maxBytes, budget.limit) : Number(declared);
+  const { headers } = exchange.incoming;
+  const declared = headers['content-length'];
+  // Without Content-Length or Transfer-Encoding there is no body at all (RFC 9112 §6.3).
+  const claim =
+    declared !== undefined
+      ? Number(declared)
+      : headers['transfer-encoding'] !== undefined
+        ? Math.min(maxBytes, budget.limit)
+        : 0;
   if (claim > maxBytes) throw new PayloadTooLargeError(maxBytes);
   // A body that could never fit is the caller's to shrink, not to retry.
   if (claim > budget.limit) throw new PayloadTooLargeError(budget.limit);
-  if (!budget.tryTake(claim)) throw new OverloadedError(`${budget.limit} buffered bytes`);
+  if (!budget.tryTake(claim)) throw new OverloadedError('http.maxBufferedBytes', budget.limit);
   exchange.heldBytes += claim;
   const body = await readBody(exchange.incoming, maxBytes);
   budget.take(body.length - claim);

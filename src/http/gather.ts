@@ -5,7 +5,13 @@
  */
 import type { EffectivePolicy } from '../config/effective.js';
 import { parseDurationMs } from '../duration.js';
-import { BadReplyError, BadRequestError, InvalidTimeoutError, ServiceError } from '../errors.js';
+import {
+  BadReplyError,
+  BadRequestError,
+  InvalidTimeoutError,
+  OverloadedError,
+  ServiceError,
+} from '../errors.js';
 import type { GatherOptions, OutboundRequest, Reply, RequestReply } from '../request-reply.js';
 import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
@@ -193,15 +199,21 @@ export async function answerGather(
     const items: Buffer[] = [];
     let bytes = 1;
     const { budget } = streamOptions;
+    let refused = false;
     const { reason } = await nats.requestMany(req, options, (reply) => {
       const item = gatheredItemJson(reply);
       const size = item.length + 1;
       // Held until the answer is written: a process out of room ends the gather as its own limit would.
-      if (!budget.tryTake(size)) return false;
+      refused = !budget.tryTake(size);
+      if (refused) return false;
       exchange.heldBytes += size;
       bytes += size;
       items.push(item);
     });
+    // Replies came but the process had room for none: that is no answer, and worth a retry.
+    if (refused && items.length === 0) {
+      throw new OverloadedError('http.maxBufferedBytes', budget.limit);
+    }
     sendHead(exchange, 200, [
       ['Content-Type', 'application/json'],
       [GATHER_END_HEADER, reason],

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 import { until } from '../helpers/until.js';
@@ -37,6 +38,8 @@ const stack = useStack({
       http: { maxBufferedBytes: '32MiB' },
       requests: { maxReplies: 1000, streamWriteTimeout: '1s' },
     },
+    // A budget below NATS's max_payload (1 MiB).
+    { http: { maxBufferedBytes: '256KiB' } },
   ],
 });
 
@@ -118,15 +121,40 @@ describe('uploads past the byte budget', () => {
   });
 
   it('answers a body that could never fit the budget with 413, not a retry', async () => {
+    const gateway = stack.gateways[2]!;
     const subject = uniqueSubject(P);
-    const { socket, received } = await open();
-    stack.afterThisTest(() => socket.destroy());
-    socket.write(
-      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${BUDGET + 1}\r\n\r\n`,
+    // Under NATS's max_payload, over this gateway's whole budget.
+    const res = await send(`${gateway.url}/rr/${subject}`, { body: Buffer.alloc(300 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.json<{ detail: string }>().detail).toContain(String(256 * 1024));
+  });
+
+  it('charges nothing for a POST without a body, and 503s a gather it has no room for', async () => {
+    const gateway = stack.gateways[2]!;
+    const subject = uniqueSubject(P);
+    stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond('ok')));
+    // 200 KiB of the 256 KiB held by an upload that has not finished.
+    const upload = await open(false, gateway.port);
+    stack.afterThisTest(() => upload.socket.destroy());
+    upload.socket.write(
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n\r\n`,
     );
-    await until(() => received().includes('\r\n\r\n'), 'an answer');
-    // NATS's own max_payload (1 MiB) is lower than the budget here, so it is the limit named.
-    expect(received()).toMatch(/^HTTP\/1\.1 413 /);
+    await expect.poll(() => bufferedBytes(gateway)).toBe(200 * 1024);
+    // No Content-Length, no Transfer-Encoding: no body, nothing to hold (RFC 9112 §6.3).
+    const bodyless = await rawRequest(
+      gateway.port,
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(bodyless.status).toBe(200);
+    // A gather whose first reply does not fit: no answer at all, so a retryable 503.
+    const big = uniqueSubject(P);
+    stack.afterThisTest(
+      await respond(stack.nc, big, (msg) => msg.respond(Buffer.alloc(100 * 1024, 'b'))),
+    );
+    const gather = await send(`${gateway.url}/rr/${big}?replies=all&max=1`, { body: '' });
+    expect(gather.status).toBe(503);
+    expect(gather.headers['retry-after']).toBe('1');
+    expect(gather.json<{ type: string }>().type).toMatch(/:overloaded$/);
   });
 });
 
@@ -181,6 +209,12 @@ describe('streams and gathers to callers that stopped reading', () => {
     let short = 0;
     for (const g of gathers) {
       const text = g.received();
+      // No room for even the first reply: a retryable 503, not an empty list.
+      if (text.startsWith('HTTP/1.1 503 ')) {
+        expect(text).toMatch(/\r\nretry-after: 1\r\n[^]*:problem:overloaded"/i);
+        short++;
+        continue;
+      }
       expect(text).toMatch(/^HTTP\/1\.1 200 /);
       const end = /\r\nx-gather-end: (\w+)\r\n/i.exec(text)?.[1];
       const items = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as unknown[];

@@ -203,6 +203,7 @@ describe('createApp: mapped routes and /rr in one table', () => {
     };
     const app = createApp({
       config: parseConfig(yaml, 'test'),
+      budget: new ByteBudget(256 * 1024 * 1024),
       nats,
       lifecycle: new Lifecycle(),
       logger: silent,

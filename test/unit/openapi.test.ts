@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { ByteBudget } from '../../src/http/byte-budget.js';
 import { createApp } from '../../src/http/app.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
@@ -61,6 +62,7 @@ describe('openapi.yaml', () => {
       // Every optional endpoint on, /services included.
       config: parseConfig('discovery: { enabled: true }', 'defaults'),
       discovery: { routes: [], report: () => ({ lastRound: undefined, services: [] }) },
+      budget: new ByteBudget(256 * 1024 * 1024),
       nats: offline,
       lifecycle: new Lifecycle(),
       logger: pino({ level: 'silent' }),
