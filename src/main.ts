@@ -14,7 +14,7 @@ import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createApp } from './http/app.js';
 import type { GatewayApp } from './http/app.js';
-import { Discovery } from './discovery.js';
+import { Discovery } from './discovery/poller.js';
 import { ByteBudget } from './http/byte-budget.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { loadBaseOpenApi } from './http/openapi.js';
@@ -130,9 +130,14 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   const discovery = new Discovery({
     nats,
     logger,
-    // What services publish changed: the same swap a reload makes.
+    // What services publish changed: the same swap a reload makes. A build that fails keeps
+    // the app that runs.
     onRoutes: () => {
-      app = build(running);
+      try {
+        app = build(running);
+      } catch (err) {
+        logger.error({ err }, 'could not apply the routes from service discovery');
+      }
     },
   });
   let app = build(config);
@@ -186,6 +191,7 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   let reloading = false;
   let again = false;
   const onReload = (): void => {
+    if (stopping) return;
     if (reloading) {
       again = true;
       return;
@@ -197,9 +203,10 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
           again = false;
           await reload(configPath, running, logger, (next) => {
             running = next;
-            app = build(next);
-            // Re-evaluated against the new config; may build the app once more with new routes.
+            // Discovery judges what services publish by the new config first, so the app built
+            // next has the routes that config allows.
             discovery.configure(next);
+            app = build(next);
           });
         } while (again);
       } catch (err) {

@@ -38,18 +38,23 @@ interface ConfigLike {
   nats: { inboxPrefix: string };
 }
 
+/** One problem of one route; `duplicateOf` is set when it clashes with an earlier route. */
+export interface RouteProblem {
+  index: number;
+  key: 'path' | 'subject' | 'timeout';
+  message: string;
+  duplicateOf?: number;
+}
+
 /**
- * Reports each problem of the routes as `report(index, key, message)`: the config's refinement,
- * and discovery, which checks a discovered route against the YAML ones with the same rules.
+ * Reports each problem of the routes: for the config's refinement, and for discovery, which checks
+ * a route a service publishes against the YAML ones with the same rules.
  */
-export function checkRoutes(
-  config: ConfigLike,
-  report: (index: number, key: string, message: string) => void,
-): void {
+export function checkRoutes(config: ConfigLike, report: (problem: RouteProblem) => void): void {
   const seen = new Map<string, { index: number; methods: string[] }>();
   config.routes.forEach((route, index) => {
-    const name = `route #${index} (${route.method.join(',')} ${route.path})`;
-    const fail = (key: string, message: string): void => report(index, key, `${name}: ${message}`);
+    const fail = (key: RouteProblem['key'], message: string, duplicateOf?: number): void =>
+      report({ index, key, message, ...(duplicateOf !== undefined ? { duplicateOf } : {}) });
 
     const path = parsePathTemplate(route.path);
     if (typeof path === 'string') {
@@ -88,6 +93,7 @@ export function checkRoutes(
         fail(
           'path',
           `duplicates route #${previous.index} for ${overlap.join(', ')} on the same path`,
+          previous.index,
         );
       }
       previous.methods.push(...route.method);

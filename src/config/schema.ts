@@ -328,16 +328,21 @@ const serviceGlob = z
   .min(1)
   .regex(/^[A-Za-z0-9_*?.-]+$/, 'must be a service name or a glob such as orders-*');
 
-const DiscoverySchema = z.strictObject({
-  /** Turn NATS services (ADR-32: $SRV.INFO) into HTTP routes, as their endpoint metadata asks. */
-  enabled: z.boolean().default(false),
-  /** How often services are asked for their INFO. */
-  interval: durationMs.default(30_000),
-  /** The most one round waits for answers; it ends sooner once they stop coming. */
-  wait: durationMs.default(500),
-  /** Service names (globs) allowed to publish routes; empty publishes nothing. */
-  services: z.array(serviceGlob).default([]),
-});
+const DiscoverySchema = z
+  .strictObject({
+    /** Turn NATS services (ADR-32: $SRV.INFO) into HTTP routes, as their endpoint metadata asks. */
+    enabled: z.boolean().default(false),
+    /** How often services are asked for their INFO. */
+    interval: durationMs.default(30_000),
+    /** The most one round waits for answers; it ends sooner once they stop coming. */
+    wait: durationMs.default(500),
+    /** Service names (globs) allowed to publish routes; empty publishes nothing. */
+    services: z.array(serviceGlob).default([]),
+  })
+  .refine((d) => d.wait < d.interval, {
+    message: 'wait must be shorter than interval',
+    path: ['wait'],
+  });
 
 const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -358,9 +363,14 @@ export const ConfigSchema = z
     auth: AuthSchema.default(AuthSchema.parse({})),
   })
   .superRefine((config, ctx) =>
-    checkRoutes(config, (index, key, message) =>
-      ctx.addIssue({ code: 'custom', path: ['routes', index, key], message }),
-    ),
+    checkRoutes(config, ({ index, key, message }) => {
+      const route = config.routes[index];
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routes', index, key],
+        message: `route #${index} (${route?.method.join(',')} ${route?.path}): ${message}`,
+      });
+    }),
   );
 
 /** Validated configuration, as the rest of the gateway sees it. */

@@ -25,7 +25,7 @@ import { listenerOrigin, mergeRoutes, openApiRoute } from './openapi.js';
 import type { ListenerAddress, OpenApiDocument } from './openapi.js';
 import { RouteTable } from './route-table.js';
 import { servicesRoute } from './services-route.js';
-import type { DiscoveredRoute, ServicesReport } from '../discovery.js';
+import type { DiscoveredRoute, ServicesReport } from '../discovery/evaluate.js';
 import type { RouteEntry } from './route-table.js';
 import { compileRoutes, emptyParameterIn, mappedRoutes } from './routes.js';
 import { requestReplyRoute } from './rr.js';
@@ -118,10 +118,11 @@ export function createApp({
       ? docsRoutes({ tryItOrigin: () => (admin ? listenerOrigin(mainAddress()) : undefined) })
       : []),
   ];
-  // Mapped routes before /rr: they take precedence over it.
+  // YAML routes before /rr, which they take precedence over; what services publish comes last.
   const natsRoutes: RouteEntry[] = [
-    ...mappedRoutes({ config, routes, deps }),
+    ...mappedRoutes({ config, routes: routes.filter((r) => !r.operation), deps }),
     ...(config.rr.enabled ? [requestReplyRoute({ config, deps })] : []),
+    ...mappedRoutes({ config, routes: routes.filter((r) => r.operation), deps }),
   ];
   const main = admin ? natsRoutes : [...endpoints, ...natsRoutes];
 

@@ -168,7 +168,13 @@ function operationFor(route: CompiledRoute, method: string): Record<string, unkn
   }
   const summary = `${method} ${route.path.source} → NATS ${route.subject.source}`;
   return {
-    operationId: `route${route.index}${method[0]}${method.slice(1).toLowerCase()}`,
+    // A service's operation is named after it, so the id holds while other services come and go.
+    operationId: operation
+      ? `${operation.service.name}_${operation.endpoint.name}_${method.toLowerCase()}`.replace(
+          /[^A-Za-z0-9_]/g,
+          '_',
+        )
+      : `route${route.index}${method[0]}${method.slice(1).toLowerCase()}`,
     summary: operation?.description ?? summary,
     ...(operation
       ? {

@@ -4,7 +4,7 @@
  */
 import { effectivePolicy } from '../config/effective.js';
 import type { RouteConfig, Config } from '../config/schema.js';
-import type { DiscoveredRoute, ServiceOperation } from '../discovery.js';
+import type { DiscoveredRoute, ServiceOperation } from '../discovery/evaluate.js';
 import { SubjectPolicy } from '../subject.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from '../config/templates.js';
 import type { PathTemplate, SubjectTemplate } from '../config/templates.js';

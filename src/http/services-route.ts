@@ -1,5 +1,5 @@
 /** `GET /services`: what service discovery found, exposed and skipped, and why (discovery.ts). */
-import type { ServicesReport } from '../discovery.js';
+import type { ServicesReport } from '../discovery/evaluate.js';
 import type { RouteEntry } from './route-table.js';
 import { send } from './send.js';
 

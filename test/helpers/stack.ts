@@ -31,7 +31,7 @@ export interface Stack {
   /** A client connection for responders. */
   readonly nc: NatsConnection;
   /** Runs `undo` after the current test. */
-  afterThisTest(undo: () => void): void;
+  afterThisTest(undo: () => unknown): void;
   /**
    * Answers every request on `subject` with `answer(msg)` (default "ok") until the test ends, and
    * returns the messages received, in order.
@@ -49,15 +49,15 @@ export function useStack({
   let nats: NatsServer | undefined;
   let nc: NatsConnection | undefined;
   const running: Gateway[] = [];
-  const cleanups: Array<() => void> = [];
+  const cleanups: Array<() => unknown> = [];
 
   afterAll(async () => {
     await nc?.close();
     await Promise.all(running.map((g) => g.stop()));
     await nats?.stop();
   });
-  afterEach(() => {
-    for (const undo of cleanups.splice(0)) undo();
+  afterEach(async () => {
+    for (const undo of cleanups.splice(0)) await undo();
   });
   beforeAll(async () => {
     nats = await startNatsServer(natsConfig === undefined ? {} : { config: natsConfig });

@@ -55,7 +55,9 @@ describe('examples/responders.mjs', () => {
   it('the inventory service publishes GET /inventory/:sku through discovery, as the demo shows', async () => {
     await startResponders();
     const url = `${stack.gateway.url}/inventory/ABC-1`;
-    await expect.poll(async () => (await send(url, { method: 'GET' })).status).toBe(200);
+    await expect
+      .poll(async () => (await send(url, { method: 'GET' })).status, { timeout: 10_000 })
+      .toBe(200);
     const res = await send(url, { method: 'GET' });
     expect(res.headers['content-type']).toBe('application/json');
     const stock = res.json<{ sku: string; count: number }>();
