@@ -33,7 +33,7 @@ export interface Exchange {
   outcome: Outcome | undefined;
   /** The caller's API key, once authenticated (when `auth.apiKeys` is configured). */
   apiKey: ApiKey | undefined;
-  /** Bytes of the process's budget this request holds (its body); given back when it finishes. */
+  /** Bytes of the process's budget this request holds (its body, a JSON gather's items); given back when it finishes. */
   heldBytes: number;
 }
 

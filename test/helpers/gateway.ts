@@ -28,7 +28,7 @@ export interface GatewayOptions {
 }
 
 /** The Node flags of `npm start`: what stands between `node` and `dist/main.js` there. */
-export function productionNodeFlags(): string[] {
+function productionNodeFlags(): string[] {
   const pkg = JSON.parse(
     readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'),
   ) as { scripts: { start: string } };
