@@ -98,6 +98,19 @@ describe('parseConfig', () => {
     expect(issuesOf('nats:\n  inboxPrefix: "_INBOX.*"\n')[0]).toContain('nats.inboxPrefix');
   });
 
+  it('takes discovery off by default, and refuses a round longer than its interval or a bad glob', () => {
+    expect(parseConfig('', 'defaults').discovery).toEqual({
+      enabled: false,
+      interval: 30_000,
+      wait: 500,
+      services: [],
+    });
+    expect(issuesOf('discovery:\n  interval: 1s\n  wait: 2s\n')[0]).toMatch(
+      /^discovery\.wait: wait must be shorter than interval/,
+    );
+    expect(issuesOf('discovery:\n  services: ["orders/*"]\n')[0]).toContain('discovery.services.0');
+  });
+
   it('reports YAML syntax errors and duplicate keys', () => {
     expect(issuesOf('http: [\n')[0]).toContain('YAML syntax');
     expect(issuesOf('http: {}\nhttp: {}\n')[0]).toContain('YAML syntax');
