@@ -44,7 +44,7 @@ cat <<MSG
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.nobody --data x                   # 503
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.greet                             # service error 400
   curl -sS -X POST localhost:${PORT:-8080}/rr/demo.headers -H 'X-Multi: a' -H 'X-Multi: b'
-  curl -sS localhost:${PORT:-8080}/headers/alice?verbose=1                         # a mapped route
+  curl -sS 'localhost:${PORT:-8080}/headers/alice?verbose=1'                        # a mapped route
   curl -sS localhost:${PORT:-8080}/inventory/ABC-1                                 # a service's own route
   curl -sS localhost:${PORT:-8080}/services                                        # what discovery found
   curl -sS localhost:${PORT:-8080}/openapi.json                                    # the live API
