@@ -3,8 +3,6 @@
  * being held and stream and gather buffers may take together. Counting requests alone let a few
  * hundred large ones take gigabytes.
  */
-import type { ServerResponse } from 'node:http';
-
 /** Bytes the process holds for callers, shared by every app a reload builds. */
 export class ByteBudget {
   #held = 0;
@@ -41,33 +39,5 @@ export class ByteBudget {
 
   give(bytes: number): void {
     this.#held -= bytes;
-  }
-
-  /**
-   * Counts what `outgoing` still holds after its last write until the response is done: a reply
-   * to a caller that reads slowly stays in the process until the socket takes it. A caller that
-   * takes nothing for `writeTimeoutMs` loses the connection, so a stalled one cannot hold it for ever.
-   */
-  holdUnsent(outgoing: ServerResponse, writeTimeoutMs: number): void {
-    const unsent = outgoing.destroyed ? 0 : outgoing.writableLength;
-    if (unsent === 0) return;
-    this.#held += unsent;
-    let left = unsent;
-    const check = (): void => {
-      const now = outgoing.writableLength;
-      if (now === 0) return;
-      if (now === left) {
-        // The request's socket: a response queued behind another (pipelining) has none of its own.
-        outgoing.req.socket.destroy();
-        return;
-      }
-      left = now;
-      timer = setTimeout(check, writeTimeoutMs);
-    };
-    let timer = setTimeout(check, writeTimeoutMs);
-    outgoing.once('close', () => {
-      clearTimeout(timer);
-      this.#held -= unsent;
-    });
   }
 }

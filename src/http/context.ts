@@ -35,6 +35,8 @@ export interface Exchange {
   apiKey: ApiKey | undefined;
   /** Bytes of the process's budget this request holds (its body, a JSON gather's items); given back when it finishes. */
   heldBytes: number;
+  /** Set once a StreamOut writes the answer: it counts and times what the socket holds itself. */
+  streamed: boolean;
 }
 
 /** An exchange whose target parsed: what route handlers receive. */

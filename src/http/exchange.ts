@@ -60,6 +60,7 @@ export function createExchanges({
   logger,
 }: ExchangesOptions): Exchanges {
   const { trustProxy, maxInFlight } = config.http;
+  const writeTimeoutMs = config.requests.streamWriteTimeout;
   const accessLog = createAccessLog(logger);
 
   function record(entry: AccessLogEntry, outcome: Outcome | undefined): void {
@@ -89,6 +90,43 @@ export function createExchanges({
     );
   }
 
+  /**
+   * Counts what an answer still holds once written, until the socket has taken it or the connection
+   * ends: a reply to a caller that reads slowly stays in the process meanwhile. A caller that takes
+   * nothing for `requests.streamWriteTimeout` loses the connection, so a stalled one cannot keep it.
+   */
+  function holdUnsent({ outgoing, incoming }: Exchange): void {
+    const unsent = outgoing.destroyed ? 0 : outgoing.writableLength;
+    if (unsent === 0) return;
+    budget.take(unsent);
+    const { socket } = incoming;
+    let left = unsent;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      outgoing.off('close', release);
+      socket.off('close', release);
+      budget.give(unsent);
+    };
+    const check = (): void => {
+      const now = outgoing.writableLength;
+      if (now === 0) return;
+      // A response queued behind another (pipelining) waits for its turn, not for the caller.
+      if (now === left && outgoing.socket !== null) {
+        socket.destroy();
+        return;
+      }
+      left = now;
+      timer = setTimeout(check, writeTimeoutMs);
+    };
+    let timer = setTimeout(check, writeTimeoutMs);
+    outgoing.once('close', release);
+    // A queued response gets no 'close' of its own when the connection ends before its turn.
+    socket.once('close', release);
+  }
+
   return {
     record,
     onSocket(socket) {
@@ -109,6 +147,7 @@ export function createExchanges({
         clientIp: clientAddress(incoming, trustProxy),
         apiKey: undefined,
         heldBytes: 0,
+        streamed: false,
       };
       // A pipelined request waits behind the ones before it; the first is what a parser error on
       // the connection interrupts (client-error.ts).
@@ -130,6 +169,7 @@ export function createExchanges({
           lifecycle.requestFinished();
           if (exchange.heldBytes !== 0) budget.give(exchange.heldBytes);
         }
+        if (!exchange.streamed) holdUnsent(exchange);
         const queue = (exchange.incoming.socket as ExchangeSocket)[IN_FLIGHT];
         if (queue) {
           const at = queue.indexOf(exchange);

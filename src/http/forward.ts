@@ -142,7 +142,6 @@ export async function forward(
   const http = replyToHttp(reply);
   exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
   send(exchange, http.status, http.headers, http.body);
-  budget.holdUnsent(outgoing, policy.stream.writeTimeoutMs);
 }
 
 /**
@@ -168,7 +167,8 @@ async function readAdmittedBody(
   if (claim > budget.limit) throw new PayloadTooLargeError(budget.limit);
   if (!budget.tryTake(claim)) throw new OverloadedError('http.maxBufferedBytes', budget.limit);
   exchange.heldBytes += claim;
-  const body = await readBody(exchange.incoming, maxBytes);
+  // A body of unknown length may grow only as far as the budget could ever hold.
+  const body = await readBody(exchange.incoming, Math.min(maxBytes, budget.limit));
   budget.take(body.length - claim);
   exchange.heldBytes += body.length - claim;
   return body;

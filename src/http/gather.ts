@@ -225,7 +225,6 @@ export async function answerGather(
       outgoing.write(item);
     });
     outgoing.end(items.length === 0 ? '[]' : ']');
-    budget.holdUnsent(outgoing, streamOptions.writeTimeoutMs);
     return;
   }
   // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.

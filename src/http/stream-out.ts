@@ -73,8 +73,12 @@ export class StreamOut {
       incoming.httpVersionMinor >= 1 &&
       incoming.method !== 'HEAD' &&
       /\btrailers\b/i.test(String(te));
+    exchange.streamed = true;
     exchange.outgoing.on('drain', this.#onDrain);
     exchange.outgoing.once('close', this.#onClose);
+    // A response queued behind another on the connection gets no 'close' of its own when the
+    // connection ends before its turn: the socket's tells.
+    exchange.incoming.socket.once('close', this.#onClose);
   }
 
   /** Why the stream was cut, once it was. */
@@ -149,6 +153,8 @@ export class StreamOut {
       outgoing.addTrailers({ [STREAM_ERROR_TRAILER]: reason });
       outgoing.end();
       this.#countHeld();
+      // A caller that stopped reading must not keep what is left (and its budget) for ever.
+      if (outgoing.writableLength > 0) this.#armWriteTimer();
       return;
     }
     // The request's socket: a pipelined response not yet at the head of the line has none.
@@ -170,6 +176,8 @@ export class StreamOut {
   };
 
   readonly #onClose = (): void => {
+    if (this.#closed) return;
+    this.#exchange.incoming.socket.off('close', this.#onClose);
     this.#closed = true;
     this.#options.budget.give(this.#held);
     this.#held = 0;
@@ -205,9 +213,10 @@ export class StreamOut {
   readonly #checkProgress = (): void => {
     this.#writeTimer = undefined;
     const { outgoing } = this.#exchange;
-    if (this.#cut !== undefined || outgoing.destroyed || outgoing.writableLength === 0) return;
+    if (outgoing.destroyed || outgoing.writableLength === 0) return;
     // Bytes still waiting and none taken since the timer was armed: the caller stopped reading.
-    if (this.#taken() === this.#writtenAtArm) {
+    // Not so a response queued behind another on the connection (pipelining): its turn has not come.
+    if (this.#taken() === this.#writtenAtArm && outgoing.socket !== null) {
       if (outgoing.writableEnded) this.#exchange.incoming.socket.destroy();
       else this.cut('write-timeout');
     } else {

@@ -264,4 +264,51 @@ describe('an answer the caller never reads', () => {
       declared,
     );
   });
+
+  it('gives back what a pipelined reply held when the connection ends before its turn', async () => {
+    const gateway = stack.gateways[1]!;
+    const slow = uniqueSubject(P);
+    const big = uniqueSubject(P);
+    stack.afterThisTest(
+      await respond(stack.nc, slow, (msg) => void setTimeout(() => msg.respond('late'), 2_000)),
+    );
+    stack.afterThisTest(
+      await respond(stack.nc, big, (msg) => msg.respond(Buffer.alloc(MiB - 4096, 'p'))),
+    );
+    const caller = await open(false, gateway.port);
+    // The second answer is ready first and waits, whole, behind the first.
+    caller.socket.write(
+      `POST /rr/${slow} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n` +
+        `POST /rr/${big} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`,
+    );
+    await expect.poll(() => bufferedBytes(gateway)).toBeGreaterThan(MiB / 2);
+    caller.socket.destroy();
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('drops a caller that asked for trailers and stopped reading once its stream is cut', async () => {
+    const gateway = stack.gateways[1]!;
+    const subject = uniqueSubject(P);
+    const chunk = Buffer.alloc(256 * 1024, 't');
+    // 20 MiB with no acknowledgements asked: far past the 8 MiB a stream may fall behind.
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
+        void (async () => {
+          for (let i = 0; i < 80; i++) {
+            msg.respond(chunk);
+            if (i % 16 === 0) await stack.nc.flush();
+          }
+          msg.respond(new Uint8Array(0));
+        })();
+      }),
+    );
+    const caller = await open(true, gateway.port);
+    stack.afterThisTest(() => caller.socket.destroy());
+    caller.socket.write(
+      `POST /rr/${subject}?replies=stream HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nContent-Length: 0\r\n\r\n`,
+    );
+    await gateway.waitForLog((l) => l.msg === 'stream cut short' && l.subject === subject, 10_000);
+    // The caller still reads nothing: after the write timeout its connection, and its bytes, go.
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
+  });
 });
