@@ -48,7 +48,8 @@ export function parsePathTemplate(source: string): PathTemplate | string {
     if (params.includes(name)) return `parameter ':${name}' appears twice`;
     if (pattern !== undefined) {
       try {
-        new RegExp(`^${pattern}$`);
+        // Grouped as the router embeds it: `a\` must fail here, not when it compiles every route.
+        new RegExp(`^(?:${pattern})$`);
       } catch {
         return `parameter ':${name}' has an invalid regex '${pattern}'`;
       }

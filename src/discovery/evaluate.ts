@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { RouteSchema } from '../config/schema.js';
 import type { Config, RouteConfig } from '../config/schema.js';
 import { checkRoutes } from '../config/route-checks.js';
-import type { RouteProblem } from '../config/route-checks.js';
 import { parsePathTemplate, parseSubjectTemplate, renderSubject } from '../config/templates.js';
 import { SubjectPolicy, subjectMatches } from '../subject.js';
 
@@ -77,6 +76,10 @@ export function evaluate(
   const policy = new SubjectPolicy(config.rr.allow, config.rr.deny);
   const routes: DiscoveredRoute[] = [];
   const report: ServicesReport = { lastRound: undefined, services: [] };
+  // Paths taken so far, by shape: the YAML routes first, which win.
+  const taken: Taken = new Map();
+  for (const route of config.routes) take(taken, route, undefined);
+  let considered = 0;
   for (const name of [...byService.keys()].sort()) {
     const instances = (byService.get(name) ?? []).sort(
       (a, b) => compareVersions(b.version, a.version) || a.id.localeCompare(b.id),
@@ -94,14 +97,14 @@ export function evaluate(
     };
     report.services.push(entry);
     for (const endpoint of info.endpoints ?? []) {
-      const outcome = endpointRoute(info, endpoint, config, policy, [
-        ...config.routes.map((route) => ({ route })),
-        ...routes.map((r) => ({
-          route: r.route,
-          service: r.operation.service.name,
-          endpoint: r.operation.endpoint.name,
-        })),
-      ]);
+      if (considered++ >= MAX_ENDPOINTS) {
+        entry.skipped.push({
+          endpoint: endpoint.name,
+          reason: `more than ${MAX_ENDPOINTS} endpoints with HTTP metadata in all`,
+        });
+        continue;
+      }
+      const outcome = endpointRoute(info, endpoint, config, policy, taken);
       if (outcome === undefined) continue; // No HTTP metadata: not meant for HTTP.
       if (typeof outcome === 'string') {
         entry.skipped.push({ endpoint: endpoint.name, reason: outcome });
@@ -112,6 +115,7 @@ export function evaluate(
         });
       } else {
         routes.push(outcome);
+        take(taken, outcome.route, `${name}/${endpoint.name}`);
         entry.routes.push({
           method: outcome.route.method,
           path: outcome.route.path,
@@ -129,11 +133,34 @@ const SAMPLE_TOKEN = '__param__';
 
 type Endpoint = NonNullable<Info['endpoints']>[number];
 
-/** A route already taken: a YAML one (no service), or one a service published earlier. */
-interface ExistingRoute {
-  route: RouteConfig;
-  service?: string;
-  endpoint?: string;
+/** What a round may turn into routes at most; each is checked once, against a map of the others. */
+const MAX_ENDPOINTS = 2_000;
+
+/** Methods taken on each path shape, and by whom: `undefined` for a YAML route. */
+type Taken = Map<string, Array<{ methods: string[]; owner: string | undefined }>>;
+
+function take(taken: Taken, route: RouteConfig, owner: string | undefined): void {
+  const template = parsePathTemplate(route.path);
+  if (typeof template === 'string') return;
+  const list = taken.get(template.shapeKey) ?? [];
+  list.push({ methods: route.method, owner });
+  taken.set(template.shapeKey, list);
+}
+
+/** Who already answers one of `route`'s methods on its path: a clash, as `validate` sees one. */
+function clashOf(
+  taken: Taken,
+  shapeKey: string,
+  methods: string[],
+): { owner: string | undefined } | undefined {
+  for (const other of taken.get(shapeKey) ?? []) {
+    const overlap =
+      methods.includes('ANY') ||
+      other.methods.includes('ANY') ||
+      methods.some((m) => other.methods.includes(m));
+    if (overlap) return other;
+  }
+  return undefined;
 }
 
 /** The route an endpoint's metadata asks for, why it cannot have it, or `undefined` for none. */
@@ -142,7 +169,7 @@ function endpointRoute(
   endpoint: Endpoint,
   config: Config,
   policy: SubjectPolicy,
-  existing: readonly ExistingRoute[],
+  taken: Taken,
 ): DiscoveredRoute | string | undefined {
   const metadata = endpoint.metadata ?? {};
   for (const [key, value] of Object.entries(metadata)) {
@@ -168,30 +195,21 @@ function endpointRoute(
       .join('; ');
   }
   const route = parsed.data;
-  // The same checks as a YAML route, against the YAML routes (which win) and those found so far.
-  const problems: RouteProblem[] = [];
-  checkRoutes(
-    {
-      routes: [...existing.map((e) => e.route), route],
-      requests: config.requests,
-      nats: config.nats,
-    },
-    (problem) => {
-      if (problem.index === existing.length) problems.push(problem);
-    },
+  // The same checks as a YAML route on its own; clashes against the map of those taken so far.
+  const problems: string[] = [];
+  checkRoutes({ routes: [route], requests: config.requests, nats: config.nats }, (problem) =>
+    problems.push(problem.message),
   );
-  const [first] = problems;
-  if (first) {
-    if (first.duplicateOf !== undefined) {
-      const owner = existing[first.duplicateOf];
-      return owner?.service === undefined
-        ? `a YAML route already answers ${route.method.join(',')} ${route.path}`
-        : `${owner.service}/${owner.endpoint} already answers ${route.method.join(',')} ${route.path}`;
-    }
-    return problems.map((p) => p.message).join('; ');
-  }
+  if (problems.length > 0) return problems.join('; ');
   const template = parsePathTemplate(route.path);
   if (typeof template === 'string') return template;
+  const clash = clashOf(taken, template.shapeKey, route.method);
+  if (clash) {
+    const what = `${route.method.join(',')} ${route.path}`;
+    return clash.owner === undefined
+      ? `a YAML route already answers ${what}`
+      : `${clash.owner} already answers ${what}`;
+  }
   // A service may not take /rr's paths, nor make every caller's path run a regex of its own.
   if (template.source === '/rr' || template.source.startsWith('/rr/')) {
     return "paths under /rr are the gateway's request-reply endpoint";
@@ -210,11 +228,17 @@ function endpointRoute(
   for (const key of ['schema.request', 'schema.response']) {
     const text = meta[key];
     if (text === undefined) continue;
+    let schema: unknown;
     try {
-      schemas[key] = JSON.parse(text);
+      schema = JSON.parse(text);
     } catch {
       return `'${key}' is not JSON`;
     }
+    // A JSON Schema is an object or a boolean; anything else would make /openapi.json invalid.
+    if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
+      return `'${key}' is not a JSON Schema (an object)`;
+    }
+    schemas[key] = schema;
   }
   return {
     route,

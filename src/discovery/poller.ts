@@ -135,7 +135,8 @@ export class Discovery {
         },
         (reply) => {
           const info = parseInfo(reply.payload);
-          if (info) heard.set(info.id, info);
+          // By name and id: an instance of another service cannot stand in for one by its id.
+          if (info) heard.set(`${info.name}\u0000${info.id}`, info);
         },
       );
     } catch (err) {
@@ -148,7 +149,7 @@ export class Discovery {
     }
     if (generation !== this.#generation) return false;
     const round = ++this.#rounds;
-    for (const [id, info] of heard) this.#instances.set(id, { info, seenInRound: round });
+    for (const [key, info] of heard) this.#instances.set(key, { info, seenInRound: round });
     for (const [id, instance] of this.#instances) {
       if (round - instance.seenInRound >= MISSED_ROUNDS) this.#instances.delete(id);
     }

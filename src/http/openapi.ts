@@ -72,8 +72,13 @@ export function mergeRoutes(
     if (!endpoints.paths.includes(path)) delete doc.paths[path];
     else if (endpoints.admin) item.servers = [listenerServer(endpoints.admin, 'admin listener')];
   }
+  // Routes of one shape (/a/:id and /a/:key) share the path of the first: OpenAPI forbids two
+  // templated paths that differ only in their parameters' names.
+  const pathOfShape = new Map<string, string>();
   for (const route of routes) {
-    const item = (doc.paths[route.path.openApiPath] ??= {
+    const path = pathOfShape.get(route.path.shapeKey) ?? route.path.openApiPath;
+    pathOfShape.set(route.path.shapeKey, path);
+    const item = (doc.paths[path] ??= {
       parameters: route.path.params.map((name) => ({
         name,
         in: 'path',

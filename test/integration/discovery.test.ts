@@ -3,6 +3,7 @@
  * declare HTTP routes in their endpoint metadata, and the gateway serves them, documents them in
  * OpenAPI and reports them on /services, with the operator's list and YAML routes in charge.
  */
+import { createHash } from 'node:crypto';
 import { validate } from '@readme/openapi-parser';
 import { Svcm } from '@nats-io/services';
 import type { Service } from '@nats-io/services';
@@ -25,6 +26,13 @@ const stack = useStack({
       },
       rr: { deny: ['$SRV.>', '$JS.>', '$KV.>', '$O.>', 'vault.>', 'orders.lookup.secret'] },
       routes: [{ method: 'GET', path: '/orders/:id', subject: 'yaml.orders.{id}' }],
+    },
+    // With API keys: /services names every service and the lists' verdicts, so it asks for one.
+    {
+      discovery: { enabled: true, interval: '250ms', wait: '150ms', services: ['inventory'] },
+      auth: {
+        apiKeys: [{ name: 'ops', sha256: createHash('sha256').update('ops-key').digest('hex') }],
+      },
     },
   ],
 });
@@ -299,5 +307,15 @@ describe('service discovery', () => {
     stack.gateway.kill('SIGHUP');
     await expect.poll(reloads, { timeout: 10_000 }).toBe(before + 2);
     expect(await status('/reloaded')).toBe(200);
+  });
+
+  it('asks for an API key on /services when keys are configured', async () => {
+    const url = `${stack.gateways[1]!.url}/services`;
+    const anonymous = await send(url, { method: 'GET' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.text).not.toContain('inventory');
+    const keyed = await send(url, { method: 'GET', headers: { authorization: 'Bearer ops-key' } });
+    expect(keyed.status).toBe(200);
+    expect(keyed.json<ServicesReport>()).toHaveProperty('services');
   });
 });

@@ -95,6 +95,10 @@ describe('parseConfig', () => {
     expect(issuesOf('requests:\n  maxTimeout: 30d\n')[0]).toContain('requests.maxTimeout');
     expect(issuesOf('requests:\n  maxTimeout: 2147483648\n')[0]).toContain('at most');
     expect(issuesOf('rr:\n  deny: ["a.>.b"]\n')[0]).toContain('rr.deny.0');
+    // A regex that only breaks once the router groups it (`a\` escapes the closing paren).
+    expect(
+      issuesOf('routes:\n  - { method: GET, path: "/x/:id{a\\\\}", subject: "x.{id}" }\n')[0],
+    ).toContain("has an invalid regex 'a\\'");
     expect(issuesOf('nats:\n  inboxPrefix: "_INBOX.*"\n')[0]).toContain('nats.inboxPrefix');
   });
 

@@ -158,6 +158,27 @@ describe('evaluate', () => {
     });
   });
 
+  it('refuses a schema that is JSON but no JSON Schema, and caps how many endpoints a round takes', () => {
+    const odd = evaluate(
+      [info('stock', [['e', 'stock.e', http('GET', '/e', { 'schema.request': '5' })]])],
+      config,
+    );
+    expect(skipsOf(odd, 'stock')).toEqual({
+      e: "'schema.request' is not a JSON Schema (an object)",
+    });
+
+    const many = Array.from({ length: 2_500 }, (_, i): [string, string, Record<string, string>] => [
+      `e${i}`,
+      `stock.e${i}`,
+      http('GET', `/e${i}`),
+    ]);
+    const result = evaluate([info('stock', many)], config);
+    expect(result.routes).toHaveLength(2_000);
+    const skipped = result.report.services[0]?.skipped ?? [];
+    expect(skipped).toHaveLength(500);
+    expect(skipped[0]?.reason).toBe('more than 2000 endpoints with HTTP metadata in all');
+  });
+
   it('orders versions numerically, a pre-release before its release', () => {
     const sorted = ['1.10.0', '1.9.2', '1.0.0', '1.0.0-rc.1', '2.0.0+build.7', '0.9'].sort(
       compareVersions,
@@ -217,6 +238,19 @@ describe('Discovery rounds', () => {
     // A second miss in a row: gone.
     await vi.advanceTimersByTimeAsync(10_000);
     expect(published).toEqual([['/stock'], []]);
+    discovery.stop();
+  });
+
+  it('keeps instances of different services apart even when they give the same id', async () => {
+    const { state, discovery, published } = scripted();
+    const impostor = info('nobody', [], '9.0.0', stock.id);
+    state.answers = [stock, impostor];
+    discovery.configure(config);
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(published).toEqual([['/stock']]);
+    expect(discovery.report().services.map((s) => s.name)).toEqual(['nobody', 'stock']);
     discovery.stop();
   });
 
