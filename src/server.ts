@@ -72,6 +72,9 @@ export async function startHttpServer({
   server.on('clientError', clientError);
   // An Expect other than 100-continue goes to the listener, which answers it as a problem.
   server.on('checkExpectation', listener);
+  // 100-continue too: the gateway sends `100 Continue` only once it has admitted the body
+  // (forward.ts), so a caller past a limit is refused before it sends anything.
+  server.on('checkContinue', listener);
   if (connect) server.on('connect', connect);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -167,6 +167,7 @@ async function readAdmittedBody(
   if (claim > budget.limit) throw new PayloadTooLargeError(budget.limit);
   if (!budget.tryTake(claim)) throw new OverloadedError('http.maxBufferedBytes', budget.limit);
   exchange.heldBytes += claim;
+  if (headers.expect?.toLowerCase() === '100-continue') exchange.outgoing.writeContinue();
   // A body of unknown length may grow only as far as the budget could ever hold.
   const body = await readBody(exchange.incoming, Math.min(maxBytes, budget.limit));
   budget.take(body.length - claim);

@@ -128,6 +128,29 @@ describe('uploads past the byte budget', () => {
     expect(res.json<{ detail: string }>().detail).toContain(String(256 * 1024));
   });
 
+  it('sends 100 Continue only to a body it admits: a refused caller never sends it', async () => {
+    const gateway = stack.gateways[2]!;
+    const subject = uniqueSubject(P);
+    stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond(msg.data)));
+    const head = (length: number): string =>
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
+
+    const refused = await open(false, gateway.port);
+    stack.afterThisTest(() => refused.socket.destroy());
+    refused.socket.write(head(300 * 1024));
+    await until(() => refused.received().endsWith('}'), 'the refusal');
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 413 /);
+
+    const admitted = await open(false, gateway.port);
+    stack.afterThisTest(() => admitted.socket.destroy());
+    admitted.socket.write(head(5));
+    await until(() => admitted.received().includes('\r\n\r\n'), 'the interim answer');
+    expect(admitted.received()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    admitted.socket.write('hello');
+    await until(() => admitted.received().endsWith('hello'), 'the reply');
+    expect(admitted.received()).toMatch(/\r\n\r\nHTTP\/1\.1 200 /);
+  });
+
   it('charges nothing for a POST without a body, and 503s a gather it has no room for', async () => {
     const gateway = stack.gateways[2]!;
     const subject = uniqueSubject(P);
