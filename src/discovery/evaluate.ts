@@ -235,7 +235,10 @@ function endpointRoute(
       return `'${key}' is not JSON`;
     }
     // A JSON Schema is an object or a boolean; anything else would make /openapi.json invalid.
-    if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
+    if (
+      typeof schema !== 'boolean' &&
+      (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    ) {
       return `'${key}' is not a JSON Schema (an object)`;
     }
     schemas[key] = schema;

@@ -106,7 +106,9 @@ export function createApp({
   const endpoints: RouteEntry[] = [
     ...healthRoutes(nats, lifecycle, config.nats.maxDownTime),
     ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
-    ...(config.discovery.enabled && discovery ? [servicesRoute(() => discovery.report(), auth)] : []),
+    ...(config.discovery.enabled && discovery
+      ? [servicesRoute(() => discovery.report(), auth)]
+      : []),
     openApiRoute(() =>
       mergeRoutes(openApi, config, routes, {
         paths: endpoints.map((e) => e.template),

@@ -44,3 +44,25 @@ export function headerPairs(msg: Msg): Array<[string, string]> {
     for (const value of msg.headers?.values(name) ?? []) out.push([name, value]);
   return out;
 }
+
+/**
+ * Answers each request on `subject` with `count` chunks of `chunk` as fast as NATS takes them, no
+ * acknowledgements asked, then the end of the stream (an empty message). Returns the unsubscribe.
+ */
+export function firehose(
+  nc: NatsConnection,
+  subject: string,
+  chunk: Uint8Array,
+  count: number,
+): Promise<() => void> {
+  return respond(nc, subject, (msg) => {
+    void (async () => {
+      for (let i = 0; i < count; i++) {
+        msg.respond(chunk);
+        // Now and then, so the chunks go out while the loop runs rather than all at the end.
+        if (i % 16 === 0) await nc.flush();
+      }
+      msg.respond(new Uint8Array(0));
+    })();
+  });
+}

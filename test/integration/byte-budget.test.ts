@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { respond, uniqueSubject } from '../helpers/responders.js';
+import { firehose, respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 import { until } from '../helpers/until.js';
 
@@ -185,17 +185,7 @@ describe('streams and gathers to callers that stopped reading', () => {
     const chunk = Buffer.alloc(256 * 1024, 's');
     const streamSubject = uniqueSubject(P);
     // Each stream: 20 MiB as fast as NATS takes it, no acknowledgements asked.
-    stack.afterThisTest(
-      await respond(stack.nc, streamSubject, (msg) => {
-        void (async () => {
-          for (let i = 0; i < 80; i++) {
-            msg.respond(chunk);
-            if (i % 16 === 0) await stack.nc.flush();
-          }
-          msg.respond(new Uint8Array(0));
-        })();
-      }),
-    );
+    stack.afterThisTest(await firehose(stack.nc, streamSubject, chunk, 80));
     const gatherSubject = uniqueSubject(P);
     // Each gather: 12 responders × 1 MiB less room for the headers.
     const reply = Buffer.alloc(MiB - 4096, 'g');
@@ -314,17 +304,7 @@ describe('an answer the caller never reads', () => {
     const subject = uniqueSubject(P);
     const chunk = Buffer.alloc(256 * 1024, 't');
     // 20 MiB with no acknowledgements asked: far past the 8 MiB a stream may fall behind.
-    stack.afterThisTest(
-      await respond(stack.nc, subject, (msg) => {
-        void (async () => {
-          for (let i = 0; i < 80; i++) {
-            msg.respond(chunk);
-            if (i % 16 === 0) await stack.nc.flush();
-          }
-          msg.respond(new Uint8Array(0));
-        })();
-      }),
-    );
+    stack.afterThisTest(await firehose(stack.nc, subject, chunk, 80));
     const caller = await open(true, gateway.port);
     stack.afterThisTest(() => caller.socket.destroy());
     caller.socket.write(

@@ -17,7 +17,12 @@ import { describe, expect, it } from 'vitest';
 import type { GatheredItem } from '../../src/http/gather.js';
 import { send } from '../helpers/http.js';
 import { rawRequest, rawHeader } from '../helpers/raw-http.js';
-import { replyHeaders, respond, uniqueSubject } from '../helpers/responders.js';
+import {
+  firehose as respondWithFirehose,
+  replyHeaders,
+  respond,
+  uniqueSubject,
+} from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `limits${process.pid}`;
@@ -60,19 +65,9 @@ function sampleRss(): { stop(): number } {
   };
 }
 
-/** `count` chunks of `chunk` as fast as NATS takes them, no acknowledgements asked, then the end. */
+/** `count` chunks of `chunk` as fast as NATS takes them, until the test ends. */
 async function firehose(subject: string, chunk: Uint8Array, count: number): Promise<void> {
-  stack.afterThisTest(
-    await respond(stack.nc, subject, (msg) => {
-      void (async () => {
-        for (let i = 0; i < count; i++) {
-          msg.respond(chunk);
-          if (i % 64 === 0) await stack.nc.flush();
-        }
-        msg.respond(new Uint8Array(0));
-      })();
-    }),
-  );
+  stack.afterThisTest(await respondWithFirehose(stack.nc, subject, chunk, count));
 }
 
 /** Waits for the gateway's 'stream cut short' line for `subject`. */
