@@ -27,8 +27,11 @@ export interface NatsServer {
   pid: number;
   /** Stops the server and waits for it to exit. */
   stop(): Promise<void>;
-  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: TCP stays open, nothing answers. */
-  freeze(): void;
+  /**
+   * Freezes (SIGSTOP) the process, resolving once the kernel reports it stopped (a busy server may
+   * route a last message first); `thaw` (SIGCONT) lets it go on. TCP stays open, nothing answers.
+   */
+  freeze(): Promise<void>;
   thaw(): void;
   /** Replaces the config file and has the server reload it (SIGHUP), as an operator would. */
   reload(config: string): Promise<void>;
@@ -89,7 +92,14 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
         await exited;
         await rm(dir, { recursive: true, force: true });
       },
-      freeze: () => void child.kill('SIGSTOP'),
+      async freeze() {
+        child.kill('SIGSTOP');
+        const stat = `/proc/${child.pid}/stat`;
+        // The state letter follows the command name in parentheses: T when stopped.
+        while (!/\) T /.test(await readFile(stat, 'utf8'))) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      },
       thaw: () => void child.kill('SIGCONT'),
       async reload(config) {
         await writeFile(configFile, config);

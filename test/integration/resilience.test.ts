@@ -121,7 +121,7 @@ describe('a connection that stops answering', () => {
     await echoResponder(server.url, subject);
     expect((await send(`${gateway.url}/rr/${subject}`, { body: 'before' })).status).toBe(200);
 
-    server.freeze();
+    await server.freeze();
     const started = Date.now();
     // Without the health check this would wait its whole 20 s timeout and end in a 504.
     const waiting = await send(`${gateway.url}/rr/${subject}?timeout=20s`, { body: 'frozen' });
