@@ -97,10 +97,20 @@ export function evaluate(
     };
     report.services.push(entry);
     for (const endpoint of info.endpoints ?? []) {
+      const metadata = endpoint.metadata ?? {};
+      if (!('http.method' in metadata) && !('http.path' in metadata)) continue; // Not for HTTP.
+      if (!entry.listed) {
+        // Not judged further: an unlisted service costs a round nothing and takes no place.
+        entry.skipped.push({
+          endpoint: endpoint.name,
+          reason: 'the service is not listed in discovery.services',
+        });
+        continue;
+      }
       if (considered++ >= MAX_ENDPOINTS) {
         entry.skipped.push({
           endpoint: endpoint.name,
-          reason: `more than ${MAX_ENDPOINTS} endpoints with HTTP metadata in all`,
+          reason: `more than ${MAX_ENDPOINTS} endpoints of listed services with HTTP metadata`,
         });
         continue;
       }
@@ -108,11 +118,6 @@ export function evaluate(
       if (outcome === undefined) continue; // No HTTP metadata: not meant for HTTP.
       if (typeof outcome === 'string') {
         entry.skipped.push({ endpoint: endpoint.name, reason: outcome });
-      } else if (!entry.listed) {
-        entry.skipped.push({
-          endpoint: endpoint.name,
-          reason: `the service is not listed in discovery.services`,
-        });
       } else {
         routes.push(outcome);
         take(taken, outcome.route, `${name}/${endpoint.name}`);

@@ -97,9 +97,10 @@ export function createExchanges({
    */
   function holdUnsent({ outgoing, incoming }: Exchange): void {
     const unsent = outgoing.destroyed ? 0 : outgoing.writableLength;
-    if (unsent === 0) return;
-    budget.take(unsent);
     const { socket } = incoming;
+    // A connection already gone sends nothing more: what the answer holds is garbage, not held.
+    if (unsent === 0 || socket.destroyed) return;
+    budget.take(unsent);
     let left = unsent;
     let released = false;
     const release = (): void => {
@@ -111,6 +112,10 @@ export function createExchanges({
       budget.give(unsent);
     };
     const check = (): void => {
+      if (socket.destroyed) {
+        release();
+        return;
+      }
       const now = outgoing.writableLength;
       if (now === 0) return;
       // A response queued behind another (pipelining) waits for its turn, not for the caller.
@@ -123,8 +128,9 @@ export function createExchanges({
     };
     let timer = setTimeout(check, writeTimeoutMs);
     outgoing.once('close', release);
-    // A queued response gets no 'close' of its own when the connection ends before its turn.
-    socket.once('close', release);
+    // A queued response gets no 'close' of its own when the connection ends before its turn; one
+    // at the head of the line does, so only a queued one listens on the socket.
+    if (outgoing.socket === null) socket.once('close', release);
   }
 
   return {

@@ -167,7 +167,10 @@ async function readAdmittedBody(
   if (claim > budget.limit) throw new PayloadTooLargeError(budget.limit);
   if (!budget.tryTake(claim)) throw new OverloadedError('http.maxBufferedBytes', budget.limit);
   exchange.heldBytes += claim;
-  if (headers.expect?.toLowerCase() === '100-continue') exchange.outgoing.writeContinue();
+  // HTTP/1.0 knows no 100 Continue (RFC 9110 §10.1.1): it sends the body anyway.
+  if (exchange.incoming.httpVersionMinor >= 1 && headers.expect?.toLowerCase() === '100-continue') {
+    exchange.outgoing.writeContinue();
+  }
   // A body of unknown length may grow only as far as the budget could ever hold.
   const body = await readBody(exchange.incoming, Math.min(maxBytes, budget.limit));
   budget.take(body.length - claim);

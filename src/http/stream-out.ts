@@ -73,12 +73,14 @@ export class StreamOut {
       incoming.httpVersionMinor >= 1 &&
       incoming.method !== 'HEAD' &&
       /\btrailers\b/i.test(String(te));
-    exchange.streamed = true;
     exchange.outgoing.on('drain', this.#onDrain);
     exchange.outgoing.once('close', this.#onClose);
+    const { socket } = exchange.incoming;
+    // A connection already gone takes nothing: the stream is closed from the start.
+    if (socket.destroyed) this.#closed = true;
     // A response queued behind another on the connection gets no 'close' of its own when the
     // connection ends before its turn: the socket's tells.
-    exchange.incoming.socket.once('close', this.#onClose);
+    else if (exchange.outgoing.socket === null) socket.once('close', this.#onClose);
   }
 
   /** Why the stream was cut, once it was. */
@@ -89,11 +91,15 @@ export class StreamOut {
   /** Whether the caller still takes data: not cut, not ended, not gone. */
   get open(): boolean {
     const { outgoing } = this.#exchange;
-    return this.#cut === undefined && !outgoing.writableEnded && !outgoing.destroyed;
+    return (
+      this.#cut === undefined && !this.#closed && !outgoing.writableEnded && !outgoing.destroyed
+    );
   }
 
   /** Sends the head; the body follows chunk by chunk. */
   start(status: number, headers: HeaderList): void {
+    // From here the stream counts and times what the socket holds (not exchange.run).
+    this.#exchange.streamed = true;
     const head = this.#trailers
       ? [...headers, ['Trailer', STREAM_ERROR_TRAILER] as const]
       : headers;
@@ -179,6 +185,8 @@ export class StreamOut {
     if (this.#closed) return;
     this.#exchange.incoming.socket.off('close', this.#onClose);
     this.#closed = true;
+    // Nothing more is written (`open` is false), so what the source still sends is dropped.
+    this.#stopTimer();
     this.#options.budget.give(this.#held);
     this.#held = 0;
   };
@@ -212,6 +220,7 @@ export class StreamOut {
 
   readonly #checkProgress = (): void => {
     this.#writeTimer = undefined;
+    if (this.#closed) return;
     const { outgoing } = this.#exchange;
     if (outgoing.destroyed || outgoing.writableLength === 0) return;
     // Bytes still waiting and none taken since the timer was armed: the caller stopped reading.

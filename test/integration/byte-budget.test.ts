@@ -314,4 +314,26 @@ describe('an answer the caller never reads', () => {
     // The caller still reads nothing: after the write timeout its connection, and its bytes, go.
     await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
   });
+
+  it('holds nothing for pipelined replies that arrive after their connection has gone', async () => {
+    const gateway = stack.gateways[1]!;
+    const subject = uniqueSubject(P);
+    const arrived: number[] = [];
+    stack.afterThisTest(
+      await respond(stack.nc, subject, (msg) => {
+        setTimeout(() => {
+          msg.respond(Buffer.alloc(100 * 1024, 'q'));
+          arrived.push(Date.now());
+        }, 300);
+      }),
+    );
+    const caller = await open(false, gateway.port);
+    const request = `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`;
+    caller.socket.write(request.repeat(3));
+    // Gone before any reply: the two queued answers are written to a connection that no longer is.
+    await new Promise((r) => setTimeout(r, 50));
+    caller.socket.destroy();
+    await expect.poll(() => arrived.length, { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
+  });
 });

@@ -176,7 +176,9 @@ describe('evaluate', () => {
     expect(result.routes).toHaveLength(2_000);
     const skipped = result.report.services[0]?.skipped ?? [];
     expect(skipped).toHaveLength(500);
-    expect(skipped[0]?.reason).toBe('more than 2000 endpoints with HTTP metadata in all');
+    expect(skipped[0]?.reason).toBe(
+      'more than 2000 endpoints of listed services with HTTP metadata',
+    );
   });
 
   it('orders versions numerically, a pre-release before its release', () => {
