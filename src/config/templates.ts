@@ -4,7 +4,6 @@
  */
 import { subjectProblem } from '../subject.js';
 
-const PATH_PARAM = /:([A-Za-z_][A-Za-z0-9_]*)(\{[^}]*\})?/g;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LITERAL_SEGMENT = /^[\w!$&'()+,;=@~.-]*$/;
@@ -61,9 +60,22 @@ export function parsePathTemplate(source: string): PathTemplate | string {
     source,
     params,
     patterns,
-    shapeKey: source.replace(PATH_PARAM, ':'),
-    openApiPath: source.replace(PATH_PARAM, (_m, name: string) => `{${name}}`),
+    // From whole segments: a regex may hold braces of its own (`:id{[0-9]{4}}`).
+    shapeKey: segmentsOf(source, () => ':'),
+    openApiPath: segmentsOf(source, (name) => `{${name}}`),
   };
+}
+
+/** The template with each parameter segment (`:name` or `:name{regex}`) replaced. */
+function segmentsOf(source: string, parameter: (name: string) => string): string {
+  return source
+    .split('/')
+    .map((segment) =>
+      segment.startsWith(':')
+        ? parameter(/^:([A-Za-z_][A-Za-z0-9_]*)/.exec(segment)?.[1] ?? '')
+        : segment,
+    )
+    .join('/');
 }
 
 /** A parsed subject template: literal parts with parameter names between them. */

@@ -95,6 +95,12 @@ describe('parseConfig', () => {
     expect(issuesOf('requests:\n  maxTimeout: 30d\n')[0]).toContain('requests.maxTimeout');
     expect(issuesOf('requests:\n  maxTimeout: 2147483648\n')[0]).toContain('at most');
     expect(issuesOf('rr:\n  deny: ["a.>.b"]\n')[0]).toContain('rr.deny.0');
+    // Two routes of one shape are a clash even when a constraint holds braces.
+    expect(
+      issuesOf(
+        'routes:\n  - { method: GET, path: "/y/:a{[0-9]{4}}", subject: "y.{a}" }\n  - { method: GET, path: "/y/:b", subject: "y.{b}" }\n',
+      )[0],
+    ).toContain('duplicates route #0');
     // A regex that only breaks once the router groups it (`a\` escapes the closing paren).
     expect(
       issuesOf('routes:\n  - { method: GET, path: "/x/:id{a\\\\}", subject: "x.{id}" }\n')[0],

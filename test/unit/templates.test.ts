@@ -15,6 +15,13 @@ describe('parsePathTemplate', () => {
     expect(t.openApiPath).toBe('/orders/{region}/{id}');
   });
 
+  it('keeps shape and OpenAPI form whole when a constraint holds braces of its own', () => {
+    const t = parsePathTemplate('/years/:year{[0-9]{4}}/report') as PathTemplate;
+    expect(t.patterns).toEqual({ year: '[0-9]{4}' });
+    expect(t.shapeKey).toBe('/years/:/report');
+    expect(t.openApiPath).toBe('/years/{year}/report');
+  });
+
   it.each([
     ['users/:id', "start with '/'"],
     ['/users/*', 'wildcards'],
