@@ -2,7 +2,7 @@
 // the built gateway and its peers (a Go gateway, moleculer-web) on loopback, measures them
 // interleaved in the same run, and prints a table.
 //   node bench/run.mjs [--quick] [--json FILE] [--targets gateway,naive,...] [--no-inflight] [--no-sustained] [--pin]
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -14,11 +14,9 @@ import { cpuMicros, pinTo, processTree, sampleRss } from './lib/proc.mjs';
 import {
   GATEWAY_NODE_FLAGS,
   GATEWAY_TARGETS,
-  freePort,
   runToEnd,
+  startGatewayProcess,
   startNats,
-  waitFor,
-  writeGatewayConfig,
 } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -144,30 +142,16 @@ function forkTarget(file, env, execArgv = process.execArgv) {
 }
 
 async function startGateway(natsUrl, name = 'gateway') {
-  const port = await freePort();
-  const configFile = join(work, `${name}.yaml`);
-  // The default config, as shipped (logging on), only pointed at this run's server and port.
-  writeGatewayConfig(ROOT, name, configFile);
-  const child = track(
-    spawn(
-      process.execPath,
-      [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', configFile],
-      {
-        env: {
-          ...process.env,
-          NATS_URL: natsUrl,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          GATEWAY_WORKERS: args.workers,
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    ),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 'gateway');
-  underTest(child.pid);
-  return { child, pid: child.pid, url: `${url}${GATEWAY_TARGETS[name].path}`, base: url };
+  const gateway = await startGatewayProcess({
+    root: ROOT,
+    workDir: work,
+    children,
+    natsUrl,
+    name,
+    workers: args.workers,
+  });
+  underTest(gateway.pid);
+  return { ...gateway, url: `${gateway.base}${GATEWAY_TARGETS[name].path}` };
 }
 
 const median = (xs) => {

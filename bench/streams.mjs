@@ -17,14 +17,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { rssBytes, sampleRss } from './lib/proc.mjs';
-import {
-  GATEWAY_NODE_FLAGS,
-  freePort,
-  runToEnd,
-  startNats,
-  waitFor,
-  writeGatewayConfig,
-} from './lib/stack.mjs';
+import { runToEnd, startGatewayProcess, startNats, waitFor } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
@@ -52,23 +45,16 @@ async function randomFile(bytes) {
 }
 
 async function startGateway(natsUrl) {
-  const port = await freePort();
-  const config = join(work, 'gateway.yaml');
-  writeGatewayConfig(ROOT, 'gateway', config);
-  const child = spawn(
-    process.execPath,
-    [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', config],
-    {
-      env: { ...process.env, NATS_URL: natsUrl, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  children.push(child);
+  const gateway = await startGatewayProcess({
+    root: ROOT,
+    workDir: work,
+    children,
+    natsUrl,
+    stdout: 'pipe',
+  });
   const lines = [];
-  createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'gateway');
-  return { base, port, pid: child.pid, lines };
+  createInterface({ input: gateway.child.stdout }).on('line', (l) => lines.push(l));
+  return { base: gateway.base, port: gateway.port, pid: gateway.pid, lines };
 }
 
 async function startExample(natsUrl, file, subject) {

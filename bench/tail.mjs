@@ -3,7 +3,7 @@
 // loop and garbage collector did in the same window (prom-client's event-loop delay histogram and
 // GC pause histogram, read from /metrics before and after each window).
 //   node bench/tail.mjs [--connections 256] [--seconds 5] [--reps 3] [--workers 1]
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,14 +11,7 @@ import { parseArgs } from 'node:util';
 import { buildGoGateway, startGoGateway } from './lib/go-gateway.mjs';
 import { loadGenerator, runLoad } from './lib/load.mjs';
 import { cpuMicros, processTree, rssBytes } from './lib/proc.mjs';
-import {
-  GATEWAY_NODE_FLAGS,
-  freePort,
-  runToEnd,
-  startNats,
-  waitFor,
-  writeGatewayConfig,
-} from './lib/stack.mjs';
+import { runToEnd, startGatewayProcess, startNats } from './lib/stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -72,29 +65,15 @@ async function main() {
   children.push(responder);
   await new Promise((res) => responder.once('message', res));
 
-  const port = await freePort();
-  const configFile = join(work, 'gateway.yaml');
-  writeGatewayConfig(ROOT, 'gateway', configFile);
-  const gateway = spawn(
-    process.execPath,
-    [...GATEWAY_NODE_FLAGS, join(ROOT, 'dist/main.js'), '--config', configFile],
-    {
-      env: {
-        ...process.env,
-        NATS_URL: natsUrl,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        GATEWAY_WORKERS: args.workers,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  children.push(gateway);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'gateway');
+  const { pid, base } = await startGatewayProcess({
+    root: ROOT,
+    workDir: work,
+    children,
+    natsUrl,
+    workers: args.workers,
+  });
 
-  const targets = { gateway: { url: `${base}/rr/bench.echo`, pid: gateway.pid } };
+  const targets = { gateway: { url: `${base}/rr/bench.echo`, pid } };
   const go = buildGoGateway(work);
   if (go.binary) {
     const g = startGoGateway(go.binary, natsUrl);

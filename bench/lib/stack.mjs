@@ -41,6 +41,44 @@ export const GATEWAY_NODE_FLAGS = [
   '--no-allocation-site-pretenuring',
 ];
 
+/**
+ * Starts the built gateway as `npm start` runs it: the shipped config of target `name`, pointed at
+ * this run's nats-server and a free loopback port, with `workers` processes. Adds it to `children`
+ * and resolves once `/readyz` answers 200, with its process and base URL.
+ */
+export async function startGatewayProcess({
+  root,
+  workDir,
+  children,
+  natsUrl,
+  name = 'gateway',
+  workers = '1',
+  stdout = 'ignore',
+}) {
+  const port = await freePort();
+  const configFile = join(workDir, `${name}.yaml`);
+  // The default config, as shipped (logging on), only pointed at this run's server and port.
+  writeGatewayConfig(root, name, configFile);
+  const child = spawn(
+    process.execPath,
+    [...GATEWAY_NODE_FLAGS, join(root, 'dist/main.js'), '--config', configFile],
+    {
+      env: {
+        ...process.env,
+        NATS_URL: natsUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        GATEWAY_WORKERS: String(workers),
+      },
+      stdio: ['ignore', stdout, 'inherit'],
+    },
+  );
+  children.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'gateway');
+  return { child, pid: child.pid, port, base };
+}
+
 /** A TCP port free on loopback right now. */
 export function freePort() {
   return new Promise((resolvePort) => {
