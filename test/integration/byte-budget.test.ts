@@ -7,12 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { send } from '../helpers/http.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { firehose, respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
-import { until } from '../helpers/until.js';
 
 const P = `budget${process.pid}`;
 const MiB = 1024 * 1024;
@@ -94,7 +93,10 @@ describe('uploads past the byte budget', () => {
     // A refusal is whole once its problem+json body is.
     const answered = (u: { received: () => string }): boolean => u.received().endsWith('}');
     // 32 MiB admits 32 of them; the other 268 are answered at once, without their bodies.
-    await until(() => uploads.filter(answered).length === 268, '268 refusals');
+    await vi.waitUntil(() => uploads.filter(answered).length === 268, {
+      timeout: 30_000,
+      interval: 10,
+    });
     const refused = uploads.filter(answered);
     for (const r of refused) {
       const text = r.received();
@@ -109,7 +111,10 @@ describe('uploads past the byte budget', () => {
     expect((await send(`${stack.gateway.url}/healthz`, { method: 'GET' })).status).toBe(200);
 
     for (const { socket } of admitted) socket.write(body.subarray(size - 1));
-    await until(() => admitted.every((u) => u.received().includes(expected)), 'admitted replies');
+    await vi.waitUntil(() => admitted.every((u) => u.received().includes(expected)), {
+      timeout: 30_000,
+      interval: 10,
+    });
     for (const u of admitted) expect(u.received()).toMatch(/^HTTP\/1\.1 200 /);
     for (const { socket } of uploads) socket.destroy();
     expect(peakRss()).toBeLessThan(RSS_BOUND);
@@ -138,16 +143,22 @@ describe('uploads past the byte budget', () => {
     const refused = await open(false, gateway.port);
     stack.afterThisTest(() => refused.socket.destroy());
     refused.socket.write(head(300 * 1024));
-    await until(() => refused.received().endsWith('}'), 'the refusal');
+    await vi.waitUntil(() => refused.received().endsWith('}'), { timeout: 30_000, interval: 10 });
     expect(refused.received()).toMatch(/^HTTP\/1\.1 413 /);
 
     const admitted = await open(false, gateway.port);
     stack.afterThisTest(() => admitted.socket.destroy());
     admitted.socket.write(head(5));
-    await until(() => admitted.received().includes('\r\n\r\n'), 'the interim answer');
+    await vi.waitUntil(() => admitted.received().includes('\r\n\r\n'), {
+      timeout: 30_000,
+      interval: 10,
+    });
     expect(admitted.received()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
     admitted.socket.write('hello');
-    await until(() => admitted.received().endsWith('hello'), 'the reply');
+    await vi.waitUntil(() => admitted.received().endsWith('hello'), {
+      timeout: 30_000,
+      interval: 10,
+    });
     expect(admitted.received()).toMatch(/\r\n\r\nHTTP\/1\.1 200 /);
   });
 
@@ -203,10 +214,10 @@ describe('streams and gathers to callers that stopped reading', () => {
     // Every exchange is over on the gateway's side (its access-log line) while no caller reads.
     const finished = (subject: string): number =>
       stack.gateway.logs.filter((l) => l.msg === 'request' && l.subject === subject).length;
-    await until(
-      () => finished(streamSubject) === 6 && finished(gatherSubject) === 6,
-      'all 12 exchanges to finish',
-    );
+    await vi.waitUntil(() => finished(streamSubject) === 6 && finished(gatherSubject) === 6, {
+      timeout: 30_000,
+      interval: 10,
+    });
     expect((await send(`${stack.gateway.url}/readyz`, { method: 'GET' })).status).toBe(200);
     const cutsForBudget = stack.gateway.logs.filter(
       (l) => l.msg === 'stream cut short' && l.reason === 'overloaded',
@@ -217,7 +228,10 @@ describe('streams and gathers to callers that stopped reading', () => {
     // Now the callers read: each gets a whole answer or a visible cut, never a silent end.
     for (const { socket } of [...streams, ...gathers]) socket.resume();
     const closed = (u: { socket: Socket }): boolean => u.socket.readableEnded;
-    await until(() => [...streams, ...gathers].every(closed), 'every caller to be done');
+    await vi.waitUntil(() => [...streams, ...gathers].every(closed), {
+      timeout: 30_000,
+      interval: 10,
+    });
     let short = 0;
     for (const g of gathers) {
       const text = g.received();

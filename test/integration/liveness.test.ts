@@ -5,11 +5,10 @@
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { send } from '../helpers/http.js';
 import { respond, uniqueSubject } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
-import { until } from '../helpers/until.js';
 
 const P = `liveness${process.pid}`;
 const UPLOADS = 10_050;
@@ -60,7 +59,10 @@ describe('health under a full gateway', () => {
     stack.afterThisTest(() => uploads.forEach((u) => u.socket.destroy()));
     const answered = (u: Upload): boolean => u.received.endsWith('}');
     // Every upload past the limit is answered at once; the others wait for the rest of their body.
-    await until(() => uploads.filter(answered).length >= UPLOADS - 10_000, 'the refusals', 60_000);
+    await vi.waitUntil(() => uploads.filter(answered).length >= UPLOADS - 10_000, {
+      timeout: 60_000,
+      interval: 10,
+    });
     const refused = uploads.filter(answered);
     for (const u of refused) expect(u.received).toMatch(/^HTTP\/1\.1 503 [^]*:problem:overloaded"/);
 
@@ -78,11 +80,10 @@ describe('health under a full gateway', () => {
     expect(refused.length).toBe(UPLOADS - 10_000);
     const admitted = uploads.filter((u) => !answered(u));
     for (const u of admitted) u.socket.write('last-8-b');
-    await until(
-      () => admitted.every((u) => u.received.endsWith('got 16')),
-      'the admitted replies',
-      60_000,
-    );
+    await vi.waitUntil(() => admitted.every((u) => u.received.endsWith('got 16')), {
+      timeout: 60_000,
+      interval: 10,
+    });
     for (const u of admitted) expect(u.received).toMatch(/^HTTP\/1\.1 200 /);
   }, 120_000);
 });
