@@ -38,12 +38,11 @@ interface ConfigLike {
   nats: { inboxPrefix: string };
 }
 
-/** One problem of one route; `duplicateOf` is set when it clashes with an earlier route. */
+/** One problem of one route. */
 export interface RouteProblem {
   index: number;
   key: 'path' | 'subject' | 'timeout';
   message: string;
-  duplicateOf?: number;
 }
 
 /**
@@ -53,8 +52,8 @@ export interface RouteProblem {
 export function checkRoutes(config: ConfigLike, report: (problem: RouteProblem) => void): void {
   const seen = new Map<string, { index: number; methods: string[] }>();
   config.routes.forEach((route, index) => {
-    const fail = (key: RouteProblem['key'], message: string, duplicateOf?: number): void =>
-      report({ index, key, message, ...(duplicateOf !== undefined ? { duplicateOf } : {}) });
+    const fail = (key: RouteProblem['key'], message: string): void =>
+      report({ index, key, message });
 
     const path = parsePathTemplate(route.path);
     if (typeof path === 'string') {
@@ -93,7 +92,6 @@ export function checkRoutes(config: ConfigLike, report: (problem: RouteProblem) 
         fail(
           'path',
           `duplicates route #${previous.index} for ${overlap.join(', ')} on the same path`,
-          previous.index,
         );
       }
       previous.methods.push(...route.method);

@@ -261,7 +261,7 @@ function endpointRoute(
 }
 
 /** Whether a service name matches any of the globs (`*`: any run of characters, `?`: one). */
-export function globsMatcher(globs: readonly string[]): (name: string) => boolean {
+function globsMatcher(globs: readonly string[]): (name: string) => boolean {
   const patterns = globs.map(
     (glob) =>
       new RegExp(
