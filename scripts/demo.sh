@@ -32,10 +32,22 @@ NATS_URL=$(node -p "JSON.parse(require('fs').readFileSync('$ports_file','utf8'))
 export NATS_URL
 echo "==> nats-server at $NATS_URL"
 
-setsid node examples/responders.mjs &
+# The responders first, so that the gateway's first discovery round finds the inventory service.
+setsid node examples/responders.mjs > >(tee "$work/responders.log") &
 pids+=($!)
+for _ in $(seq 1 200); do grep -q 'example responders ready' "$work/responders.log" 2>/dev/null && break; sleep 0.05; done
 setsid node --max-semi-space-size=8 --min-semi-space-size=8 --no-flush-bytecode --initial-old-space-size=64 --no-allocation-site-pretenuring dist/main.js --config config/demo.yaml &
 pids+=($!)
+# The banner once the gateway answers, so its first curl does too.
+node -e '
+  const url = `http://127.0.0.1:${process.env.PORT || 8080}/readyz`;
+  const until = Date.now() + 15000;
+  (async function poll() {
+    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    if (ok || Date.now() > until) return;
+    setTimeout(poll, 100);
+  })();
+'
 
 cat <<MSG
 ==> gateway on http://localhost:${PORT:-8080} — try:
