@@ -44,6 +44,8 @@ export class Discovery {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = false;
+  /** A round has reached NATS since discovery was turned on: the routes are known. */
+  #settled = false;
   #lastRound: ServicesReport['lastRound'];
   #report: ServicesReport = { lastRound: undefined, services: [] };
   #routes: DiscoveredRoute[] = [];
@@ -57,6 +59,11 @@ export class Discovery {
   /** The routes published now. */
   get routes(): DiscoveredRoute[] {
     return this.#routes;
+  }
+
+  /** Whether the routes are known: off, or a round has reached NATS since it was turned on. */
+  get settled(): boolean {
+    return this.#config?.discovery.enabled !== true || this.#settled;
   }
 
   /** What `/services` shows. */
@@ -89,6 +96,7 @@ export class Discovery {
 
   #halt(): void {
     this.#running = false;
+    this.#settled = false;
     this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -109,9 +117,13 @@ export class Discovery {
     try {
       const reached = await this.#ask(wait, generation);
       if (generation !== this.#generation) return;
-      if (reached) this.#publish();
-      // NATS is out: nobody missed a round; ask again soon.
-      else next = Math.min(interval, 1_000);
+      if (reached) {
+        this.#settled = true;
+        this.#publish();
+      } else {
+        // NATS is out (or not connected yet, at start-up): nobody missed a round; ask again soon.
+        next = Math.min(interval, 1_000);
+      }
     } catch (err) {
       // A round must never end the process or the rounds that follow.
       this.#options.logger.error({ err }, 'service discovery round failed');

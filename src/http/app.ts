@@ -45,7 +45,9 @@ export interface AppOptions {
   /** The ports the listeners are bound to, once they are (a configured port may be 0). */
   boundPorts?: () => { main?: number; admin?: number };
   /** Service discovery, when on: the routes services publish now, and `/services`. */
-  discovery?: { routes: readonly DiscoveredRoute[]; report(): ServicesReport } | undefined;
+  discovery?:
+    | { routes: readonly DiscoveredRoute[]; report(): ServicesReport; readonly settled: boolean }
+    | undefined;
 }
 
 /** One config's HTTP side. */
@@ -104,7 +106,12 @@ export function createApp({
   const cors = createCors(config.http.cors);
 
   const endpoints: RouteEntry[] = [
-    ...healthRoutes(nats, lifecycle, config.nats.maxDownTime),
+    ...healthRoutes(
+      nats,
+      lifecycle,
+      config.nats.maxDownTime,
+      () => config.discovery.enabled && discovery?.settled === false,
+    ),
     ...(config.metrics.enabled ? [metricsRoute(metrics)] : []),
     ...(config.discovery.enabled && discovery
       ? [servicesRoute(() => discovery.report(), auth)]

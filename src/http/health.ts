@@ -1,4 +1,7 @@
-/** `/healthz` (the process runs) and `/readyz` (it can serve: connected to NATS, not shutting down). */
+/**
+ * `/healthz` (the process runs) and `/readyz` (it can serve: connected to NATS, not shutting down,
+ * and, with discovery on, the routes services publish known).
+ */
 import { NatsUnavailableError, ShuttingDownError } from '../errors.js';
 import type { RequestReply } from '../request-reply.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -10,6 +13,7 @@ export function healthRoutes(
   nats: RequestReply,
   lifecycle: Lifecycle,
   maxDownTimeMs: number | undefined,
+  discoveryPending: () => boolean = () => false,
 ): RouteEntry[] {
   return [
     {
@@ -35,6 +39,10 @@ export function healthRoutes(
       handle(exchange) {
         if (lifecycle.shuttingDown) throw new ShuttingDownError();
         if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
+        // Ready before the first round would answer 404 for routes a moment away.
+        if (discoveryPending()) {
+          throw new NatsUnavailableError('service discovery has not finished its first round');
+        }
         sendJson(exchange, 200, '{"status":"ready"}');
       },
     },

@@ -12,6 +12,7 @@ import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { ServicesReport } from '../../src/discovery/evaluate.js';
 import { send } from '../helpers/http.js';
+import { startGateway } from '../helpers/gateway.js';
 import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -317,5 +318,30 @@ describe('service discovery', () => {
     const keyed = await send(url, { method: 'GET', headers: { authorization: 'Bearer ops-key' } });
     expect(keyed.status).toBe(200);
     expect(keyed.json<ServicesReport>()).toHaveProperty('services');
+  });
+
+  it('says ready only once the first round is in: a route a service publishes answers from then on', async () => {
+    await startService('inventory', [
+      {
+        name: 'ready',
+        subject: 'inventory.ready',
+        metadata: { 'http.method': 'GET', 'http.path': '/ready-check' },
+      },
+    ]);
+    const gateway = await startGateway({
+      config: {
+        nats: { servers: [stack.nats.url] },
+        discovery: { enabled: true, interval: '1m', wait: '150ms', services: ['inventory'] },
+      },
+    });
+    stack.afterThisTest(() => gateway.stop());
+    await expect
+      .poll(async () => (await send(`${gateway.url}/readyz`, { method: 'GET' })).status, {
+        timeout: 10_000,
+        interval: 10,
+      })
+      .toBe(200);
+    // With rounds a minute apart, only the first could have found it.
+    expect((await send(`${gateway.url}/ready-check`, { method: 'GET' })).status).toBe(200);
   });
 });

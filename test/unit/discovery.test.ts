@@ -256,6 +256,20 @@ describe('Discovery rounds', () => {
     discovery.stop();
   });
 
+  it('is settled only once a round has reached NATS, so readiness waits for the routes', async () => {
+    const { state, discovery } = scripted();
+    state.answers = [stock];
+    state.down = true;
+    discovery.configure(config);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(discovery.settled).toBe(false);
+    state.down = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(discovery.settled).toBe(true);
+    expect(discovery.routes.map((r) => r.route.path)).toEqual(['/stock']);
+    discovery.stop();
+  });
+
   it('changes nothing after stop, not even from a round in flight, and never starts again', async () => {
     const { state, discovery, published } = scripted();
     state.answers = [stock];

@@ -61,7 +61,11 @@ describe('openapi.yaml', () => {
     const app = createApp({
       // Every optional endpoint on, /services included.
       config: parseConfig('discovery: { enabled: true }', 'defaults'),
-      discovery: { routes: [], report: () => ({ lastRound: undefined, services: [] }) },
+      discovery: {
+        routes: [],
+        report: () => ({ lastRound: undefined, services: [] }),
+        settled: true,
+      },
       budget: new ByteBudget(256 * 1024 * 1024),
       nats: offline,
       lifecycle: new Lifecycle(),
