@@ -101,6 +101,8 @@ inventory.addEndpoint('stock', {
   },
 });
 
+// Ready once the server has every subscription: a request sent on this line must find them.
+await nc.flush();
 console.log(
   JSON.stringify({
     msg: 'example responders ready',

@@ -91,6 +91,8 @@ async function streamTo(replyTo) {
   }
 }
 
+// Ready once the server has the subscription: a request sent on this line must find it.
+await nc.flush();
 console.log(JSON.stringify({ msg: 'stream-file responder ready', subject, file }));
 const stop = () => {
   setTimeout(() => process.exit(0), 1000).unref();
