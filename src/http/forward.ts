@@ -14,7 +14,13 @@ import {
 } from '../errors.js';
 import type { ByteBudget } from './byte-budget.js';
 import { Outcome } from '../metrics.js';
-import type { HeaderList, OutboundRequest, RequestReply } from '../request-reply.js';
+import type {
+  GatherOptions,
+  HeaderList,
+  OutboundRequest,
+  Reply,
+  RequestReply,
+} from '../request-reply.js';
 import { isUnderPrefix } from '../subject.js';
 import { readBody } from './body.js';
 import { answerGather, gatherOptions, streamStallMs } from './gather.js';
@@ -62,11 +68,12 @@ const TIMEOUT_MS_HEADER = `${CONTEXT_HEADER_PREFIX}Timeout-Ms`;
 /** Sends the request's body and headers to `target.subject` and answers with the first reply. */
 export async function forward(
   exchange: RoutedExchange,
-  { nats, auth, budget, onStreamCut }: ForwardDeps,
+  deps: ForwardDeps,
   target: ForwardTarget,
 ): Promise<void> {
+  const { nats, auth, budget } = deps;
   const { subject, policy } = target;
-  const { incoming, outgoing } = exchange;
+  const { incoming } = exchange;
   if (auth) auth.permit(exchange.apiKey ?? auth.authenticate(undefined), subject, target.route);
   // A reply subject of the gateway's own: publishing there could resolve another caller's request.
   if (isUnderPrefix(nats.inboxPrefix, subject)) throw new SubjectForbiddenError(subject);
@@ -82,9 +89,29 @@ export async function forward(
   const gather = replies === 'all' ? gatherOptions(query, policy, budgetMs) : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = incoming.method ?? 'GET';
-  const payload = BODYLESS_METHODS.has(method)
-    ? EMPTY
-    : await readAdmittedBody(exchange, budget, nats.maxPayloadBytes);
+  // Handed on, not awaited: this frame would otherwise keep the body and the header list alive
+  // until the reply came, and with hundreds of requests waiting that is what each scavenge copies.
+  if (BODYLESS_METHODS.has(method)) {
+    return ask(exchange, deps, target, method, EMPTY, query, budgetMs, replies, gather);
+  }
+  const payload = await readAdmittedBody(exchange, budget, nats.maxPayloadBytes);
+  return ask(exchange, deps, target, method, payload, query, budgetMs, replies, gather);
+}
+
+/** Publishes the request and answers with the first reply, or streams or gathers the replies. */
+function ask(
+  exchange: RoutedExchange,
+  { nats, auth, budget, onStreamCut }: ForwardDeps,
+  target: ForwardTarget,
+  method: string,
+  payload: Uint8Array,
+  query: (name: string) => string | undefined,
+  budgetMs: number,
+  replies: string,
+  gather: GatherOptions | undefined,
+): Promise<void> {
+  const { subject, policy } = target;
+  const { incoming, outgoing } = exchange;
   const headers = natsRequestHeaders(
     incoming.rawHeaders,
     exchange,
@@ -138,10 +165,16 @@ export async function forward(
     if (gather) return answerGather(exchange, nats, request, gather, out);
     return answerStream(exchange, nats, request, streamStallMs(query, policy, budgetMs), out);
   }
-  const reply = await nats.request(request);
-  const http = replyToHttp(reply);
-  exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
-  send(exchange, http.status, http.headers, http.body);
+  return answerFirst(exchange, nats.request(request));
+}
+
+/** Answers with the first reply; while it waits, only the exchange is held. */
+function answerFirst(exchange: RoutedExchange, pending: Promise<Reply>): Promise<void> {
+  return pending.then((reply) => {
+    const http = replyToHttp(reply);
+    exchange.outcome = http.status >= 400 ? Outcome.replyError : Outcome.ok;
+    send(exchange, http.status, http.headers, http.body);
+  });
 }
 
 /**

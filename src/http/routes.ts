@@ -70,7 +70,8 @@ export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntr
       pattern: template,
       methods: route.methods,
       kind: 'nats',
-      async handle(exchange, rawParams) {
+      // Not async, like /rr's: one frame less held while waiting on NATS.
+      handle(exchange, rawParams) {
         const values = decodeParams(route, rawParams);
         const subject = renderSubject(route.subject, (name) => values[name] as string);
         exchange.subject = subject;
@@ -80,7 +81,7 @@ export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntr
         const params = headerNames.map((header, i) => {
           return [header, values[route.path.params[i] as string] as string] as const;
         });
-        await forward(exchange, deps, { subject, policy, route: template, params });
+        return forward(exchange, deps, { subject, policy, route: template, params });
       },
     } satisfies RouteEntry;
   });

@@ -112,28 +112,51 @@ export class ReplyMux {
       return Promise.reject(new PayloadTooLargeError(maxPayloadBytes));
     }
     const token = replyToken();
+    const reply = this.#await(token, subject, req.budgetMs ?? timeoutMs, timeoutMs, gather);
+    // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
+    req.onCancel?.(this.#canceller(token));
+    this.#queue.push({ token, subject, payload, headers });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+    return reply;
+  }
+
+  /**
+   * The pending entry for `token`, and the promise its reply settles. Built apart from `request()`:
+   * closures made there would keep its context, and with it the request's header list and body,
+   * alive until the reply came, which at hundreds of requests in flight is what each scavenge copies.
+   */
+  #await(
+    token: string,
+    subject: string,
+    budgetMs: number,
+    timeoutMs: number,
+    gather: GatherState | undefined,
+  ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(token, {
         subject,
-        budgetMs: req.budgetMs ?? timeoutMs,
+        budgetMs,
         resolve,
         reject,
-        timer: setTimeout(() => this.#expire(token), timeoutMs),
+        timer: setTimeout(this.#onTimeout, timeoutMs, token),
         gather,
       });
-      // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
-      req.onCancel?.((callerGone = true) => {
-        const pending = this.#settle(token);
-        if (!pending) return;
-        if (callerGone) this.#rememberGiveUp(token);
-        pending.reject(new NatsUnavailableError('the caller went away'));
-      });
-      this.#queue.push({ token, subject, payload, headers });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(this.#flush);
-      }
     });
+  }
+
+  readonly #onTimeout = (token: string): void => this.#expire(token);
+
+  /** What cancels the request of `token`; it holds nothing else of the request. */
+  #canceller(token: string): (callerGone?: boolean) => void {
+    return (callerGone = true) => {
+      const pending = this.#settle(token);
+      if (!pending) return;
+      if (callerGone) this.#rememberGiveUp(token);
+      pending.reject(new NatsUnavailableError('the caller went away'));
+    };
   }
 
   /**

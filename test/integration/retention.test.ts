@@ -1,0 +1,150 @@
+/**
+ * What a request waiting for its reply keeps alive. At hundreds of requests in flight, whatever each
+ * one holds is copied by every young-generation collection; the body and the header list sent to
+ * NATS are needed only until they are published, so neither may outlive that on the HTTP side or
+ * in the NATS layer.
+ */
+import { request } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { createApp } from '../../src/http/app.js';
+import { ByteBudget } from '../../src/http/byte-budget.js';
+import { Lifecycle } from '../../src/http/lifecycle.js';
+import { createMetrics } from '../../src/metrics.js';
+import { NatsClient } from '../../src/nats/client.js';
+import type { OutboundRequest, Reply, RequestReply } from '../../src/request-reply.js';
+import { startHttpServer } from '../../src/server.js';
+import { startNatsServer } from '../helpers/nats-server.js';
+import { connectResponder, uniqueSubject } from '../helpers/responders.js';
+
+setFlagsFromString('--expose-gc');
+// A full, synchronous collection: what survives it is really held.
+const collectGarbage = runInNewContext('gc') as () => void;
+const silent = pino({ level: 'silent' });
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Whether the objects behind `refs` are still alive after a full collection. */
+async function alive(refs: Array<WeakRef<object>>): Promise<boolean[]> {
+  // A WeakRef keeps its target until the job that made it is over.
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  return refs.map((ref) => ref.deref() !== undefined);
+}
+
+describe('a request waiting for its reply', () => {
+  it('holds neither its body nor its NATS header list on the HTTP side', async () => {
+    let held: { headers: WeakRef<object>; payload: WeakRef<object> } | undefined;
+    let answer: ((reply: Reply) => void) | undefined;
+    const nats: RequestReply = {
+      available: true,
+      maxPayloadBytes: 1024 * 1024,
+      inboxPrefix: '_INBOX',
+      // Keeps only weak references to what it was handed, as a NATS layer would once it published.
+      request: (req: OutboundRequest) => {
+        held = { headers: new WeakRef(req.headers), payload: new WeakRef(req.payload) };
+        return new Promise<Reply>((resolve) => (answer = resolve));
+      },
+      requestMany: () => Promise.reject(new Error('not used')),
+      acknowledge: () => undefined,
+      downForMs: 0,
+    };
+    const app = createApp({
+      config: parseConfig('routes: []', 'test'),
+      budget: new ByteBudget(256 * 1024 * 1024),
+      nats,
+      lifecycle: new Lifecycle(),
+      logger: silent,
+      openApi: { openapi: '3.1.0', paths: {} },
+      metrics: createMetrics({
+        inFlight: () => 0,
+        bufferedBytes: () => 0,
+        natsState: () => 'connected',
+        natsStates: ['connected'],
+      }),
+    });
+    const { server, port } = await startHttpServer({
+      listener: app.listener,
+      clientError: (_err, socket) => socket.destroy(),
+      host: '127.0.0.1',
+      port: 0,
+      logger: silent,
+    });
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+
+    const status = new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/rr/orders.create' },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.setHeader('X-Trace', 'abc');
+      req.end(Buffer.alloc(4096, 7));
+    });
+    await vi.waitUntil(() => held !== undefined);
+    expect(await alive([held!.headers, held!.payload])).toEqual([false, false]);
+
+    answer!({ payload: Buffer.from('done'), headers: [] });
+    expect(await status).toBe(200);
+  });
+
+  it('holds neither in the NATS layer while the reply is awaited', async () => {
+    const server = await startNatsServer();
+    cleanups.push(() => server.stop());
+    const responder = await connectResponder(server.url);
+    cleanups.push(() => responder.close());
+    const subject = uniqueSubject('held');
+    // Answers only when told to, so that the request stays pending meanwhile.
+    let reply: (() => void) | undefined;
+    responder.subscribe(subject, {
+      callback: (_err, msg) => {
+        reply = () => msg.respond(Buffer.from('done'));
+      },
+    });
+    await responder.flush();
+    const client = NatsClient.start({
+      servers: [server.url],
+      name: 'retention-test',
+      inboxPrefix: '_INBOX_RETENTION',
+      reconnectWaitMs: 100,
+      healthIntervalMs: 60_000,
+      healthTimeoutMs: 5_000,
+      logger: silent,
+    });
+    cleanups.push(() => client.drain());
+    await client.connected;
+
+    let headers: WeakRef<object>;
+    let payload: WeakRef<object>;
+    const pending = (() => {
+      const req: OutboundRequest = {
+        subject,
+        payload: Buffer.alloc(4096, 7),
+        headers: [['X-Trace', 'abc']],
+        timeoutMs: 10_000,
+        onCancel: () => undefined,
+      };
+      headers = new WeakRef(req.headers);
+      payload = new WeakRef(req.payload);
+      return client.request(req);
+    })();
+    // Published and received: from here on only the reply is awaited.
+    await vi.waitUntil(() => reply !== undefined);
+    expect(await alive([headers!, payload!])).toEqual([false, false]);
+
+    reply!();
+    expect(Buffer.from((await pending).payload).toString()).toBe('done');
+  });
+});
