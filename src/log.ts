@@ -102,13 +102,26 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
   const head = `{"level":"info","time":`;
   const fixed = `,"service":${JSON.stringify(SERVICE)},"pid":${process.pid},"requestId":`;
   return function writeAccessLog(entry) {
-    if (!logger.isLevelEnabled('info')) return;
-    const subject =
-      entry.subject === undefined ? '' : `,"subject":${JSON.stringify(entry.subject)}`;
+    // pino's numeric level, read rather than asked by name: the level can change at run time.
+    if (logger.levelVal > INFO_LEVEL) return;
+    const subject = entry.subject === undefined ? '' : `,"subject":${jsonString(entry.subject)}`;
     destination.write(
-      `${head}${Date.now()}${fixed}${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"route":${JSON.stringify(entry.route)}${subject},"clientIp":${JSON.stringify(entry.clientIp)},"status":${entry.status},"durationMs":${entry.durationMs},"msg":"request"}\n`,
+      `${head}${Date.now()}${fixed}${jsonString(entry.requestId)},"method":${jsonString(entry.method)},"path":${jsonString(entry.path)},"route":${jsonString(entry.route)}${subject},"clientIp":${jsonString(entry.clientIp)},"status":${entry.status},"durationMs":${entry.durationMs},"msg":"request"}\n`,
     );
   };
+}
+
+const INFO_LEVEL = 30;
+// What JSON must escape, and anything past ASCII, which is left to JSON.stringify's rules.
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
+/**
+ * A string as a JSON string. The values of an access-log line almost never need escaping, and a
+ * test and a template cost less than half of what JSON.stringify does per call.
+ */
+export function jsonString(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
 /** Writes out whatever the logger still buffers; safe to call right before `process.exit`. */
