@@ -92,8 +92,8 @@ export interface AccessLogEntry {
 }
 
 /**
- * The per-request line, in the same shape and stream as `logger.info(entry, 'request')`, serialised
- * with one `JSON.stringify`: pino's generic serialiser was the largest single cost left on the hot path.
+ * The per-request line, in the same shape and stream as `logger.info(entry, 'request')`, written as
+ * one template: pino's generic serialiser was the largest single cost left on the hot path.
  */
 export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void {
   const destination = destinations.get(logger);
@@ -102,7 +102,8 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
   const head = `{"level":"info","time":`;
   const fixed = `,"service":${JSON.stringify(SERVICE)},"pid":${process.pid},"requestId":`;
   return function writeAccessLog(entry) {
-    // pino's numeric level, read rather than asked by name: the level can change at run time.
+    // pino's numeric level (its default levels: info is 30, silent is Infinity), which costs less
+    // than asking by name and still follows a change of level.
     if (logger.levelVal > INFO_LEVEL) return;
     const subject = entry.subject === undefined ? '' : `,"subject":${jsonString(entry.subject)}`;
     destination.write(
@@ -112,7 +113,7 @@ export function createAccessLog(logger: Logger): (entry: AccessLogEntry) => void
 }
 
 const INFO_LEVEL = 30;
-// What JSON must escape, and anything past ASCII, which is left to JSON.stringify's rules.
+// What JSON must escape, and DEL and everything past ASCII, which are left to JSON.stringify's rules.
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 

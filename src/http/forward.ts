@@ -89,8 +89,9 @@ export async function forward(
   const gather = replies === 'all' ? gatherOptions(query, policy, budgetMs) : undefined;
   if (!nats.available) throw new NatsUnavailableError('not connected to NATS');
   const method = incoming.method ?? 'GET';
-  // Handed on, not awaited: this frame would otherwise keep the body and the header list alive
-  // until the reply came, and with hundreds of requests waiting that is what each scavenge copies.
+  // Handed on, not awaited: an async frame keeps its locals alive across an await, so building the
+  // publish here would hold the body and the header list until the reply came, and with hundreds
+  // of requests waiting that is what each scavenge copies.
   if (BODYLESS_METHODS.has(method)) {
     return ask(exchange, deps, target, method, EMPTY, query, budgetMs, replies, gather);
   }
@@ -107,7 +108,7 @@ function ask(
   payload: Uint8Array,
   query: (name: string) => string | undefined,
   budgetMs: number,
-  replies: string,
+  replies: 'first' | 'all' | 'stream',
   gather: GatherOptions | undefined,
 ): Promise<void> {
   const { subject, policy } = target;

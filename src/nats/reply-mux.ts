@@ -112,9 +112,14 @@ export class ReplyMux {
       return Promise.reject(new PayloadTooLargeError(maxPayloadBytes));
     }
     const token = replyToken();
-    const reply = this.#await(token, subject, req.budgetMs ?? timeoutMs, timeoutMs, gather);
-    // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
-    req.onCancel?.(this.#canceller(token));
+    const reply = this.#await(
+      token,
+      subject,
+      req.budgetMs ?? timeoutMs,
+      timeoutMs,
+      gather,
+      req.onCancel,
+    );
     this.#queue.push({ token, subject, payload, headers });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -134,6 +139,7 @@ export class ReplyMux {
     budgetMs: number,
     timeoutMs: number,
     gather: GatherState | undefined,
+    onCancel: OutboundRequest['onCancel'],
   ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.#pending.set(token, {
@@ -144,6 +150,9 @@ export class ReplyMux {
         timer: setTimeout(this.#onTimeout, timeoutMs, token),
         gather,
       });
+      // A caller that hangs up stops waiting at once, so its pending entry and timer are freed.
+      // Called in here, a throw rejects this promise rather than leaving it to reject unheard.
+      onCancel?.(this.#canceller(token));
     });
   }
 

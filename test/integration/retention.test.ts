@@ -1,8 +1,8 @@
 /**
- * What a request waiting for its reply keeps alive. At hundreds of requests in flight, whatever each
- * one holds is copied by every young-generation collection; the body and the header list sent to
- * NATS are needed only until they are published, so neither may outlive that on the HTTP side or
- * in the NATS layer.
+ * What a request waiting for its first reply keeps alive. At hundreds of requests in flight,
+ * whatever each one holds is copied by every young-generation collection; the body and the header
+ * list sent to NATS are needed only until they are published, so neither may outlive that on the
+ * HTTP side or in the NATS layer. (Gathers and streams still hold theirs: bench/README.md.)
  */
 import { request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
@@ -46,9 +46,11 @@ describe('a request waiting for its reply', () => {
       available: true,
       maxPayloadBytes: 1024 * 1024,
       inboxPrefix: '_INBOX',
-      // Keeps only weak references to what it was handed, as a NATS layer would once it published.
+      // Keeps only weak references to what it was handed, as a NATS layer would once it published,
+      // and takes the cancel hook as the real one does: its listener must not hold them either.
       request: (req: OutboundRequest) => {
         held = { headers: new WeakRef(req.headers), payload: new WeakRef(req.payload) };
+        req.onCancel?.(() => undefined);
         return new Promise<Reply>((resolve) => (answer = resolve));
       },
       requestMany: () => Promise.reject(new Error('not used')),
@@ -93,7 +95,9 @@ describe('a request waiting for its reply', () => {
       req.setHeader('X-Trace', 'abc');
       req.end(Buffer.alloc(4096, 7));
     });
-    await vi.waitUntil(() => held !== undefined);
+    // If an assertion fails first, closing the server resets it: the assertion is the news.
+    status.catch(() => undefined);
+    await vi.waitUntil(() => held !== undefined, { timeout: 5_000 });
     expect(await alive([held!.headers, held!.payload])).toEqual([false, false]);
 
     answer!({ payload: Buffer.from('done'), headers: [] });
@@ -140,11 +144,52 @@ describe('a request waiting for its reply', () => {
       payload = new WeakRef(req.payload);
       return client.request(req);
     })();
+    // Draining at the end rejects it if an assertion failed before the reply.
+    pending.catch(() => undefined);
     // Published and received: from here on only the reply is awaited.
-    await vi.waitUntil(() => reply !== undefined);
+    await vi.waitUntil(() => reply !== undefined, { timeout: 5_000 });
     expect(await alive([headers!, payload!])).toEqual([false, false]);
 
     reply!();
     expect(Buffer.from((await pending).payload).toString()).toBe('done');
+  });
+});
+
+describe("the NATS layer's cancel hook, now called apart from the request's own closure", () => {
+  it('fails its request when it throws, and leaves nothing to reject later unheard', async () => {
+    const server = await startNatsServer();
+    cleanups.push(() => server.stop());
+    const client = NatsClient.start({
+      servers: [server.url],
+      name: 'retention-test',
+      inboxPrefix: '_INBOX_RETENTION',
+      reconnectWaitMs: 100,
+      healthIntervalMs: 60_000,
+      healthTimeoutMs: 5_000,
+      logger: silent,
+    });
+    cleanups.push(() => client.drain());
+    await client.connected;
+    const unheard: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unheard.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(() => process.off('unhandledRejection', onUnhandled));
+
+    const broken = new Error('the hook broke');
+    await expect(
+      client.request({
+        subject: uniqueSubject('nobody'),
+        payload: Buffer.alloc(0),
+        headers: [],
+        timeoutMs: 50,
+        onCancel: () => {
+          throw broken;
+        },
+      }),
+    ).rejects.toBe(broken);
+    // Timers fire in the order they expire, and unhandled rejections are reported before the next
+    // timer runs: once this later one fires, the request's own (50 ms) has found nothing to reject.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(unheard).toEqual([]);
   });
 });
