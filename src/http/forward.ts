@@ -92,10 +92,9 @@ export async function forward(
   // Handed on, not awaited: an async frame keeps its locals alive across an await, so building the
   // publish here would hold the body and the header list until the reply came, and with hundreds
   // of requests waiting that is what each scavenge copies.
-  if (BODYLESS_METHODS.has(method)) {
-    return ask(exchange, deps, target, method, EMPTY, query, budgetMs, replies, gather);
-  }
-  const payload = await readAdmittedBody(exchange, budget, nats.maxPayloadBytes);
+  const payload = BODYLESS_METHODS.has(method)
+    ? EMPTY
+    : await readAdmittedBody(exchange, budget, nats.maxPayloadBytes);
   return ask(exchange, deps, target, method, payload, query, budgetMs, replies, gather);
 }
 
