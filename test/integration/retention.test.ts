@@ -38,6 +38,22 @@ async function alive(refs: Array<WeakRef<object>>): Promise<boolean[]> {
   return refs.map((ref) => ref.deref() !== undefined);
 }
 
+/** The gateway's own NATS client on `url`, connected, and drained when the test ends. */
+async function connectedClient(url: string): Promise<NatsClient> {
+  const client = NatsClient.start({
+    servers: [url],
+    name: 'retention-test',
+    inboxPrefix: '_INBOX_RETENTION',
+    reconnectWaitMs: 100,
+    healthIntervalMs: 60_000,
+    healthTimeoutMs: 5_000,
+    logger: silent,
+  });
+  cleanups.push(() => client.drain());
+  await client.connected;
+  return client;
+}
+
 describe('a request waiting for its reply', () => {
   it('holds neither its body nor its NATS header list on the HTTP side', async () => {
     let held: { headers: WeakRef<object>; payload: WeakRef<object> } | undefined;
@@ -118,17 +134,7 @@ describe('a request waiting for its reply', () => {
       },
     });
     await responder.flush();
-    const client = NatsClient.start({
-      servers: [server.url],
-      name: 'retention-test',
-      inboxPrefix: '_INBOX_RETENTION',
-      reconnectWaitMs: 100,
-      healthIntervalMs: 60_000,
-      healthTimeoutMs: 5_000,
-      logger: silent,
-    });
-    cleanups.push(() => client.drain());
-    await client.connected;
+    const client = await connectedClient(server.url);
 
     let headers: WeakRef<object>;
     let payload: WeakRef<object>;
@@ -155,21 +161,11 @@ describe('a request waiting for its reply', () => {
   });
 });
 
-describe("the NATS layer's cancel hook, now called apart from the request's own closure", () => {
+describe("the NATS layer's cancel hook", () => {
   it('fails its request when it throws, and leaves nothing to reject later unheard', async () => {
     const server = await startNatsServer();
     cleanups.push(() => server.stop());
-    const client = NatsClient.start({
-      servers: [server.url],
-      name: 'retention-test',
-      inboxPrefix: '_INBOX_RETENTION',
-      reconnectWaitMs: 100,
-      healthIntervalMs: 60_000,
-      healthTimeoutMs: 5_000,
-      logger: silent,
-    });
-    cleanups.push(() => client.drain());
-    await client.connected;
+    const client = await connectedClient(server.url);
     const unheard: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unheard.push(reason);
     process.on('unhandledRejection', onUnhandled);
