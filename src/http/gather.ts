@@ -20,6 +20,8 @@ import { send, sendHead, sendProblem } from './send.js';
 import { StreamOut } from './stream-out.js';
 import { isUtf8 } from 'node:buffer';
 import type { StreamOutOptions } from './stream-out.js';
+import { withCancelHook } from './stream.js';
+import type { ByteBudget } from './byte-budget.js';
 
 /** One gathered reply, as the caller receives it. */
 export interface GatheredItem {
@@ -184,8 +186,11 @@ function framingOf(accept: string | undefined): Framing {
  */
 export const GATHER_END_HEADER = 'X-Gather-End';
 
-/** Runs a gather and answers it in the framing the caller asked for. */
-export async function answerGather(
+/**
+ * Runs a gather and answers it in the framing the caller asked for. Not async, nor are the two
+ * answers: the request is handed to NATS and not kept while the replies come in.
+ */
+export function answerGather(
   exchange: Exchange,
   nats: RequestReply,
   req: OutboundRequest,
@@ -193,23 +198,35 @@ export async function answerGather(
   streamOptions: StreamOutOptions,
 ): Promise<void> {
   const framing = framingOf(exchange.incoming.headers.accept);
-  if (framing === 'json') {
-    // Buffered, so the head can say how the collection ended; written item by item rather than
-    // joined, so the answer is not held twice.
-    const items: Buffer[] = [];
-    let bytes = 1;
-    const { budget } = streamOptions;
-    let refused = false;
-    const { reason } = await nats.requestMany(req, options, (reply) => {
-      const item = gatheredItemJson(reply);
-      const size = item.length + 1;
-      // Held until the answer is written: a process out of room ends the gather as its own limit would.
-      refused = !budget.tryTake(size);
-      if (refused) return false;
-      exchange.heldBytes += size;
-      bytes += size;
-      items.push(item);
-    });
+  if (framing === 'json') return answerAsArray(exchange, nats, req, options, streamOptions.budget);
+  return answerAsStream(exchange, nats, req, options, streamOptions, framing === 'sse');
+}
+
+/**
+ * Buffered, so the head can say how the collection ended; written item by item rather than joined,
+ * so the answer is not held twice.
+ */
+function answerAsArray(
+  exchange: Exchange,
+  nats: RequestReply,
+  req: OutboundRequest,
+  options: GatherOptions,
+  budget: ByteBudget,
+): Promise<void> {
+  const items: Buffer[] = [];
+  let bytes = 1;
+  let refused = false;
+  const ended = nats.requestMany(req, options, (reply) => {
+    const item = gatheredItemJson(reply);
+    const size = item.length + 1;
+    // Held until the answer is written: a process out of room ends the gather as its own limit would.
+    refused = !budget.tryTake(size);
+    if (refused) return false;
+    exchange.heldBytes += size;
+    bytes += size;
+    items.push(item);
+  });
+  return ended.then(({ reason }) => {
     // Replies came but the process had room for none: that is no answer, and worth a retry.
     if (refused && items.length === 0) {
       throw new OverloadedError('http.maxBufferedBytes', budget.limit);
@@ -225,20 +242,21 @@ export async function answerGather(
       outgoing.write(item);
     });
     outgoing.end(items.length === 0 ? '[]' : ']');
-    return;
-  }
-  // Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem.
+  });
+}
+
+/** Streamed: the head goes out with the first reply, so zero replies can still be a 503 problem. */
+function answerAsStream(
+  exchange: Exchange,
+  nats: RequestReply,
+  req: OutboundRequest,
+  options: GatherOptions,
+  streamOptions: StreamOutOptions,
+  sse: boolean,
+): Promise<void> {
   let cancel: ((callerGone?: boolean) => void) | undefined;
   const out = new StreamOut(exchange, streamOptions, () => cancel?.(false));
-  const sse = framing === 'sse';
   let started = false;
-  const request: OutboundRequest = {
-    ...req,
-    onCancel: (fn) => {
-      cancel = fn;
-      req.onCancel?.(fn);
-    },
-  };
   const write = (item: Buffer): void => {
     if (!started) {
       started = true;
@@ -251,36 +269,40 @@ export async function answerGather(
     out.write(item);
     out.write(sse ? '\n\n' : '\n');
   };
-  try {
-    const { count, reason } = await nats.requestMany(request, options, (reply) =>
-      write(gatheredItemJson(reply)),
-    );
-    if (!started) {
-      // Only a byte budget smaller than the first reply ends a gather with nothing in it.
-      send(
-        exchange,
-        200,
-        [
-          ['Content-Type', 'application/json'],
-          [GATHER_END_HEADER, reason],
-        ],
-        '[]',
-      );
-      return;
-    }
-    const end = JSON.stringify({ end: reason, replies: count });
-    out.end(sse ? `event: end\ndata: ${end}\n\n` : `${end}\n`);
-  } catch (err) {
-    if (!started) {
-      sendProblem(exchange, toProblem(err));
-      return;
-    }
-    if (out.cutReason !== undefined || !out.open) return;
-    // The head is out: the failure travels as a last event or line, as documented.
-    const problem = toProblem(err);
-    const json = JSON.stringify({
-      error: { type: problem.slug, status: problem.status, detail: problem.detail },
+  const ended = nats.requestMany(
+    withCancelHook(req, (fn) => (cancel = fn)),
+    options,
+    (reply) => write(gatheredItemJson(reply)),
+  );
+  return ended
+    .then(({ count, reason }) => {
+      if (!started) {
+        // Only a byte budget smaller than the first reply ends a gather with nothing in it.
+        send(
+          exchange,
+          200,
+          [
+            ['Content-Type', 'application/json'],
+            [GATHER_END_HEADER, reason],
+          ],
+          '[]',
+        );
+        return;
+      }
+      const end = JSON.stringify({ end: reason, replies: count });
+      out.end(sse ? `event: end\ndata: ${end}\n\n` : `${end}\n`);
+    })
+    .catch((err: unknown) => {
+      if (!started) {
+        sendProblem(exchange, toProblem(err));
+        return;
+      }
+      if (out.cutReason !== undefined || !out.open) return;
+      // The head is out: the failure travels as a last event or line, as documented.
+      const problem = toProblem(err);
+      const json = JSON.stringify({
+        error: { type: problem.slug, status: problem.status, detail: problem.detail },
+      });
+      out.end(sse ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
     });
-    out.end(sse ? `event: error\ndata: ${json}\n\n` : `${json}\n`);
-  }
 }

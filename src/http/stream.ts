@@ -9,7 +9,7 @@
  * `requests.maxStreamBuffer` behind is cut (stream-out.ts), since core NATS cannot slow them down.
  */
 import { GatewayError } from '../errors.js';
-import type { OutboundRequest, RequestReply } from '../request-reply.js';
+import type { OutboundRequest, Reply, RequestReply } from '../request-reply.js';
 import type { Exchange } from './context.js';
 import { toProblem } from './problem.js';
 import { replyToHttp } from './reply.js';
@@ -17,8 +17,12 @@ import { send, sendProblem } from './send.js';
 import type { CutReason, StreamOutOptions } from './stream-out.js';
 import { StreamOut } from './stream-out.js';
 
-/** Streams the replies to `req`; `stallMs` ends a stream whose responder went silent. */
-export async function answerStream(
+/**
+ * Streams the replies to `req`; `stallMs` ends a stream whose responder went silent. Not async: the
+ * request is handed to NATS and not kept, since a stream may run for minutes and its body and
+ * header list are needed only until they are published.
+ */
+export function answerStream(
   exchange: Exchange,
   nats: RequestReply,
   req: OutboundRequest,
@@ -30,58 +34,71 @@ export async function answerStream(
   let started = false;
   // HEAD: the first message's head is the answer; the rest of the stream is not asked for.
   const headOnly = exchange.incoming.method === 'HEAD';
-  const request: OutboundRequest = {
+  const onReply = (reply: Reply): void => {
+    if (!started) {
+      started = true;
+      let head;
+      try {
+        head = replyToHttp(reply);
+      } catch (err) {
+        // The stream never began: its first message answers as a single reply would.
+        sendProblem(exchange, toProblem(err));
+        cancel?.(false);
+        return;
+      }
+      out.start(head.status, head.headers);
+      if (headOnly) {
+        out.end();
+        cancel?.(false);
+        return;
+      }
+      out.write(head.body ?? new Uint8Array(0), reply.replyTo);
+    } else {
+      out.write(reply.payload, reply.replyTo);
+    }
+  };
+  const ended = nats.requestMany(
+    withCancelHook(req, (fn) => (cancel = fn)),
+    { maxReplies: Infinity, stallMs, endOnEmpty: true },
+    onReply,
+  );
+  return ended
+    .then(({ reason }) => {
+      // An empty stream (the end marker came first) is an empty 200.
+      if (!started) {
+        send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
+        return;
+      }
+      if (reason === 'stall') out.cut('stalled');
+      else out.end();
+    })
+    .catch((err: unknown) => {
+      if (!started) {
+        sendProblem(exchange, toProblem(err));
+        return;
+      }
+      // Cut by the gateway (slow consumer, write timeout), or the caller left: nothing more to say.
+      if (out.cutReason !== undefined || !out.open) return;
+      out.cut(cutReasonOf(err));
+    });
+}
+
+/**
+ * `req` with a cancel hook that also gives the canceller to `keep`. The hook holds `req`'s own hook,
+ * not `req`: whoever keeps the canceller does not keep the body and header list with it.
+ */
+export function withCancelHook(
+  req: OutboundRequest,
+  keep: (cancel: (callerGone?: boolean) => void) => void,
+): OutboundRequest {
+  const callersHook = req.onCancel;
+  return {
     ...req,
-    onCancel: (fn) => {
-      cancel = fn;
-      req.onCancel?.(fn);
+    onCancel: (cancel) => {
+      keep(cancel);
+      callersHook?.(cancel);
     },
   };
-
-  try {
-    const { reason } = await nats.requestMany(
-      request,
-      { maxReplies: Infinity, stallMs, endOnEmpty: true },
-      (reply) => {
-        if (!started) {
-          started = true;
-          let head;
-          try {
-            head = replyToHttp(reply);
-          } catch (err) {
-            // The stream never began: its first message answers as a single reply would.
-            sendProblem(exchange, toProblem(err));
-            cancel?.(false);
-            return;
-          }
-          out.start(head.status, head.headers);
-          if (headOnly) {
-            out.end();
-            cancel?.(false);
-            return;
-          }
-          out.write(head.body ?? new Uint8Array(0), reply.replyTo);
-        } else {
-          out.write(reply.payload, reply.replyTo);
-        }
-      },
-    );
-    // An empty stream (the end marker came first) is an empty 200.
-    if (!started) {
-      send(exchange, 200, [['Content-Type', 'application/octet-stream']], new Uint8Array(0));
-      return;
-    }
-    if (reason === 'stall') out.cut('stalled');
-    else out.end();
-  } catch (err) {
-    if (!started) {
-      sendProblem(exchange, toProblem(err));
-      return;
-    }
-    // Cut by the gateway (slow consumer, write timeout), or the caller left: nothing more to say.
-    if (out.cutReason !== undefined || !out.open) return;
-    out.cut(cutReasonOf(err));
-  }
 }
 
 /** Why a stream that had started was ended by a failure. */

@@ -72,6 +72,18 @@ function replyToken(): string {
   return token;
 }
 
+/**
+ * How a gather ends: a stop condition (`gather.done`), or its request settling (the end marker, or a
+ * failure). Built apart from `requestMany()`, whose closures would keep the request, and with it
+ * the body and header list, alive for as long as a stream runs.
+ */
+function gatherResult(ended: Promise<Reply>, gather: GatherState): Promise<GatherResult> {
+  return new Promise<GatherResult>((resolve, reject) => {
+    gather.done = resolve;
+    ended.then(() => resolve({ count: gather.count, reason: 'end' }), reject);
+  });
+}
+
 /** How many requests that gave up are remembered, so a reply that comes for one counts as late. */
 const REMEMBERED_GIVE_UPS = 10_000;
 
@@ -180,21 +192,20 @@ export class ReplyMux {
     options: GatherOptions,
     onReply: (reply: Reply) => boolean | void,
   ): Promise<GatherResult> {
-    return new Promise<GatherResult>((resolve, reject) => {
-      const gather: GatherState = {
-        options,
-        onReply,
-        count: 0,
-        bytes: 0,
-        stallTimer: undefined,
-        done: resolve,
-      };
-      this.request(
-        { ...req, timeoutMs: options.waitMs ?? req.timeoutMs },
-        maxPayloadBytes,
-        gather,
-      ).then(() => resolve({ count: gather.count, reason: 'end' }), reject);
-    });
+    const gather: GatherState = {
+      options,
+      onReply,
+      count: 0,
+      bytes: 0,
+      stallTimer: undefined,
+      done: () => undefined,
+    };
+    const ended = this.request(
+      { ...req, timeoutMs: options.waitMs ?? req.timeoutMs },
+      maxPayloadBytes,
+      gather,
+    );
+    return gatherResult(ended, gather);
   }
 
   /** Rejects every pending request, e.g. when the connection is lost and their replies cannot arrive. */

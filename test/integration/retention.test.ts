@@ -2,7 +2,7 @@
  * What a request waiting for its first reply keeps alive. At hundreds of requests in flight,
  * whatever each one holds is copied by every young-generation collection; the body and the header
  * list sent to NATS are needed only until they are published, so neither may outlive that on the
- * HTTP side or in the NATS layer. (Gathers and streams still hold theirs: bench/README.md.)
+ * HTTP side or in the NATS layer. A stream or a gather may last minutes: nor may they.
  */
 import { request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
@@ -15,7 +15,12 @@ import { ByteBudget } from '../../src/http/byte-budget.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
 import { createMetrics } from '../../src/metrics.js';
 import { NatsClient } from '../../src/nats/client.js';
-import type { OutboundRequest, Reply, RequestReply } from '../../src/request-reply.js';
+import type {
+  GatherResult,
+  OutboundRequest,
+  Reply,
+  RequestReply,
+} from '../../src/request-reply.js';
 import { startHttpServer } from '../../src/server.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { connectResponder, uniqueSubject } from '../helpers/responders.js';
@@ -54,6 +59,59 @@ async function connectedClient(url: string): Promise<NatsClient> {
   return client;
 }
 
+/** A gateway on a free port whose NATS layer is `nats`; closed when the test ends. */
+async function gatewayWith(nats: RequestReply): Promise<number> {
+  const app = createApp({
+    config: parseConfig('routes: []', 'test'),
+    budget: new ByteBudget(256 * 1024 * 1024),
+    nats,
+    lifecycle: new Lifecycle(),
+    logger: silent,
+    openApi: { openapi: '3.1.0', paths: {} },
+    metrics: createMetrics({
+      inFlight: () => 0,
+      bufferedBytes: () => 0,
+      natsState: () => 'connected',
+      natsStates: ['connected'],
+    }),
+  });
+  const { server, port } = await startHttpServer({
+    listener: app.listener,
+    clientError: (_err, socket) => socket.destroy(),
+    host: '127.0.0.1',
+    port: 0,
+    logger: silent,
+  });
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return port;
+}
+
+/** Sends `body` to `path` on `port`; resolves with the status and the whole response body. */
+function post(
+  port: number,
+  path: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  // If an assertion fails first, closing the server resets it: the assertion is the news.
+  answer.catch(() => undefined);
+  return answer;
+}
+
 describe('a request waiting for its reply', () => {
   it('holds neither its body nor its NATS header list on the HTTP side', async () => {
     let held: { headers: WeakRef<object>; payload: WeakRef<object> } | undefined;
@@ -73,51 +131,14 @@ describe('a request waiting for its reply', () => {
       acknowledge: () => undefined,
       downForMs: 0,
     };
-    const app = createApp({
-      config: parseConfig('routes: []', 'test'),
-      budget: new ByteBudget(256 * 1024 * 1024),
-      nats,
-      lifecycle: new Lifecycle(),
-      logger: silent,
-      openApi: { openapi: '3.1.0', paths: {} },
-      metrics: createMetrics({
-        inFlight: () => 0,
-        bufferedBytes: () => 0,
-        natsState: () => 'connected',
-        natsStates: ['connected'],
-      }),
-    });
-    const { server, port } = await startHttpServer({
-      listener: app.listener,
-      clientError: (_err, socket) => socket.destroy(),
-      host: '127.0.0.1',
-      port: 0,
-      logger: silent,
-    });
-    cleanups.push(() => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    });
+    const port = await gatewayWith(nats);
 
-    const status = new Promise<number>((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/rr/orders.create' },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.setHeader('X-Trace', 'abc');
-      req.end(Buffer.alloc(4096, 7));
-    });
-    // If an assertion fails first, closing the server resets it: the assertion is the news.
-    status.catch(() => undefined);
+    const response = post(port, '/rr/orders.create', Buffer.alloc(4096, 7), { 'X-Trace': 'abc' });
     await vi.waitUntil(() => held !== undefined, { timeout: 5_000 });
     expect(await alive([held!.headers, held!.payload])).toEqual([false, false]);
 
     answer!({ payload: Buffer.from('done'), headers: [] });
-    expect(await status).toBe(200);
+    expect(await response).toEqual({ status: 200, body: 'done' });
   });
 
   it('holds neither in the NATS layer while the reply is awaited', async () => {
@@ -158,6 +179,112 @@ describe('a request waiting for its reply', () => {
 
     reply!();
     expect(Buffer.from((await pending).payload).toString()).toBe('done');
+  });
+});
+
+describe('a stream or gather under way', () => {
+  // Each has had its first reply and goes on; until it ends, what was published is not needed.
+  it.each([
+    {
+      kind: 'a stream',
+      path: '/rr/orders.watch?replies=stream',
+      accept: undefined,
+      answer: (body: string) => body,
+    },
+    {
+      kind: 'a gather answered as one JSON array',
+      path: '/rr/orders.count?replies=all',
+      accept: undefined,
+      answer: (body: string) => (JSON.parse(body) as Array<{ body: string }>)[0]?.body,
+    },
+    {
+      kind: 'a gather streamed as NDJSON',
+      path: '/rr/orders.count?replies=all',
+      accept: 'application/x-ndjson',
+      answer: (body: string) => (JSON.parse(body.split('\n')[0]!) as { body: string }).body,
+    },
+  ])('holds neither its body nor its NATS header list on the HTTP side: $kind', async (c) => {
+    let held: { headers: WeakRef<object>; payload: WeakRef<object> } | undefined;
+    let replied = false;
+    let end: ((result: GatherResult) => void) | undefined;
+    const nats: RequestReply = {
+      available: true,
+      maxPayloadBytes: 1024 * 1024,
+      inboxPrefix: '_INBOX',
+      request: () => Promise.reject(new Error('not used')),
+      // Keeps weak references only, takes the cancel hook, and hands over one reply a turn later,
+      // as the real NATS layer would.
+      requestMany: (req, _options, onReply) => {
+        held = { headers: new WeakRef(req.headers), payload: new WeakRef(req.payload) };
+        req.onCancel?.(() => undefined);
+        setImmediate(() => {
+          onReply({ payload: Buffer.from('first'), headers: [] });
+          replied = true;
+        });
+        return new Promise<GatherResult>((resolve) => (end = resolve));
+      },
+      acknowledge: () => undefined,
+      downForMs: 0,
+    };
+    const port = await gatewayWith(nats);
+
+    const response = post(port, c.path, Buffer.alloc(4096, 7), {
+      'X-Trace': 'abc',
+      ...(c.accept ? { Accept: c.accept } : {}),
+    });
+    await vi.waitUntil(() => replied, { timeout: 5_000 });
+    expect(await alive([held!.headers, held!.payload])).toEqual([false, false]);
+
+    end!({ count: 1, reason: 'end' });
+    const { status, body } = await response;
+    expect(status).toBe(200);
+    expect(c.answer(body)).toBe('first');
+  });
+
+  it('holds neither in the NATS layer while more replies are awaited', async () => {
+    const server = await startNatsServer();
+    cleanups.push(() => server.stop());
+    const responder = await connectResponder(server.url);
+    cleanups.push(() => responder.close());
+    const subject = uniqueSubject('streamed');
+    // Sends one chunk at once and the end marker (an empty message) only when told to.
+    let finish: (() => void) | undefined;
+    responder.subscribe(subject, {
+      callback: (_err, msg) => {
+        msg.respond(Buffer.from('first'));
+        finish = () => msg.respond(new Uint8Array(0));
+      },
+    });
+    await responder.flush();
+    const client = await connectedClient(server.url);
+
+    const chunks: string[] = [];
+    let headers: WeakRef<object>;
+    let payload: WeakRef<object>;
+    const ended = (() => {
+      const req: OutboundRequest = {
+        subject,
+        payload: Buffer.alloc(4096, 7),
+        headers: [['X-Trace', 'abc']],
+        timeoutMs: 10_000,
+        onCancel: () => undefined,
+      };
+      headers = new WeakRef(req.headers);
+      payload = new WeakRef(req.payload);
+      return client.requestMany(
+        req,
+        { maxReplies: Infinity, stallMs: 10_000, endOnEmpty: true },
+        (reply) => void chunks.push(Buffer.from(reply.payload).toString()),
+      );
+    })();
+    // Draining at the end rejects it if an assertion failed before the end marker.
+    ended.catch(() => undefined);
+    await vi.waitUntil(() => chunks.length === 1, { timeout: 5_000 });
+    expect(await alive([headers!, payload!])).toEqual([false, false]);
+
+    finish!();
+    expect(await ended).toEqual({ count: 1, reason: 'end' });
+    expect(chunks).toEqual(['first']);
   });
 });
 
