@@ -49,7 +49,8 @@ export function gatheredItemJson(reply: Reply): Buffer {
     else if (err instanceof BadReplyError) status = 502;
     else throw err;
   }
-  const headers: Record<string, string[]> = {};
+  // No prototype: a responder's header named `__proto__` or `constructor` is a header like any other.
+  const headers = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of reply.headers) (headers[name] ??= []).push(value);
   const head = `{"status":${status},"headers":${JSON.stringify(headers)},"body":`;
   const { payload } = reply;

@@ -35,6 +35,20 @@ describe('gatheredItemJson', () => {
     expect(bytes.toString('utf8')).toBe(expected);
   });
 
+  it('keeps headers named like JavaScript object properties as headers', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+    const item = JSON.parse(
+      gatheredItemJson(
+        reply(
+          Buffer.from('ok'),
+          names.map((name, i) => [name, String(i)]),
+        ),
+      ).toString('utf8'),
+    ) as GatheredItem;
+    expect(item.status).toBe(200);
+    expect(Object.entries(item.headers)).toEqual(names.map((name, i) => [name, [String(i)]]));
+  });
+
   it('round-trips a megabyte of random printable and control characters', () => {
     const raw = randomBytes(1024 * 1024).map((b) => b & 0x7f);
     const item = JSON.parse(gatheredItemJson(reply(raw)).toString('utf8')) as GatheredItem;
