@@ -20,6 +20,23 @@ const MAX_REPLY_HEADER_BYTES = 64 * 1024;
 const INTEGER = /^\d{1,3}$/;
 // Fetch forbids a body on these; a 1xx is never a final status (RFC 9110 §15.2).
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
+/**
+ * Headers that describe the responder's body (RFC 9110 §8, RFC 9530): a service error answers
+ * with a problem document instead, which none of them describes.
+ */
+const BODY_HEADERS = new Set([
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'content-range',
+  'content-location',
+  'content-md5',
+  'content-digest',
+  'repr-digest',
+  'digest',
+  'etag',
+  'last-modified',
+]);
 
 /**
  * Maps a reply to HTTP; throws {@link ServiceError} for a services-convention error and
@@ -42,7 +59,7 @@ export function replyToHttp(reply: Reply): HttpReply {
     throw new ServiceError(
       code,
       description,
-      headers.filter(([n]) => n.toLowerCase() !== 'content-type'),
+      headers.filter(([name]) => !BODY_HEADERS.has(name.toLowerCase())),
     );
   }
   let status = 200;

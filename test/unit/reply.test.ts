@@ -54,6 +54,31 @@ describe('replyToHttp', () => {
     ).toThrow(ServiceError);
   });
 
+  it("gives a service error's problem none of the headers that described the responder's body", () => {
+    const err = (() => {
+      try {
+        replyToHttp({
+          payload: body,
+          headers: [
+            ['Nats-Service-Error-Code', '400'],
+            ['Content-Type', 'text/plain'],
+            ['Content-Encoding', 'gzip'],
+            ['Content-Language', 'de'],
+            ['ETag', '"v1"'],
+            ['Content-Digest', 'sha-256=:AAAA:'],
+            ['X-Trace', 'abc'],
+          ],
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(toProblem(err).headers).toEqual([
+      ['Content-Language', 'de'],
+      ['X-Trace', 'abc'],
+    ]);
+  });
+
   it('throws BadReplyError for a Status-Code HTTP cannot send', () => {
     expect(() => replyToHttp({ payload: body, headers: [['Status-Code', '103']] })).toThrow(
       BadReplyError,
