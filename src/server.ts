@@ -69,6 +69,10 @@ export async function startHttpServer({
   const server: Server = tls
     ? createHttpsServer({ ...serverOptions, ...tls }, listener)
     : createServer(serverOptions, listener);
+  // Node keeps only the first ~1 000 header lines by default but frames the body by all of them: a
+  // Content-Length past that cut would go unseen, and its body unreserved in the byte budget.
+  // Every line is kept instead; the header block stays bounded by Node's 16 KiB limit (431).
+  server.maxHeadersCount = 0;
   server.on('clientError', clientError);
   // An Expect other than 100-continue goes to the listener, which answers it as a problem.
   server.on('checkExpectation', listener);

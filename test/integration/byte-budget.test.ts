@@ -133,6 +133,30 @@ describe('uploads past the byte budget', () => {
     expect(res.json<{ detail: string }>().detail).toContain(String(256 * 1024));
   });
 
+  it('reserves a body whose Content-Length comes after a thousand other header lines', async () => {
+    const gateway = stack.gateways[2]!;
+    const subject = uniqueSubject(P);
+    stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond('read')));
+    // Holds 200 KiB of this gateway's 256 KiB while its last byte is awaited.
+    const holder = await open(false, gateway.port);
+    stack.afterThisTest(() => holder.socket.destroy());
+    holder.socket.write(
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n\r\n`,
+    );
+    holder.socket.write(Buffer.alloc(200 * 1024 - 1, 'h'));
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(200 * 1024);
+
+    // 100 KiB more does not fit, however many lines come before the length.
+    const filler = Array.from({ length: 1100 }, (_, i) => `X-Filler-${i}: f\r\n`).join('');
+    const late = await rawRequest(
+      gateway.port,
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\n${filler}Content-Length: ${100 * 1024}\r\n` +
+        `Connection: close\r\n\r\n${'l'.repeat(100 * 1024)}`,
+    );
+    expect(late.status).toBe(503);
+    expect(late.body).toContain(':problem:overloaded"');
+  });
+
   it('sends 100 Continue only to a body it admits: a refused caller never sends it', async () => {
     const gateway = stack.gateways[2]!;
     const subject = uniqueSubject(P);
