@@ -24,17 +24,18 @@ export function createClientErrorHandler(
 ): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return function answerClientError(err, socket) {
     const inFlight = exchanges.onSocket(socket);
-    if (inFlight) {
-      // The request being answered on this connection is cut short (it timed out, or what
-      // followed it on the connection is garbage): it answers, and records, for the connection.
-      if (!inFlight.outgoing.headersSent && socket.writable && err.code !== 'ECONNRESET') {
+    const last = inFlight[inFlight.length - 1];
+    if (last && !last.incoming.complete) {
+      // The request being read on this connection is cut short (it timed out, or its body is
+      // garbage): it answers, and records, for the connection.
+      if (!last.outgoing.headersSent && socket.writable && err.code !== 'ECONNRESET') {
         const problem = toProblem(unparsable(err));
-        if (!inFlight.closeConnection) problem.headers.push(['Connection', 'close']);
-        sendProblem(inFlight, problem);
+        if (!last.closeConnection) problem.headers.push(['Connection', 'close']);
+        sendProblem(last, problem);
         // Node's parser is done with this connection: end it once the answer is out.
-        inFlight.outgoing.once('finish', () => endExchange(inFlight.incoming, socket, err));
+        last.outgoing.once('finish', () => endExchange(last.incoming, socket, err));
       } else {
-        endExchange(inFlight.incoming, socket, err);
+        endExchange(last.incoming, socket, err);
       }
       return;
     }
@@ -43,9 +44,26 @@ export function createClientErrorHandler(
       socket.destroy();
       return;
     }
+    if (last) {
+      // What follows whole requests still being answered is what the parser refused: they keep
+      // their own answers, and the refusal goes out after them, in order.
+      if (answerAfter.has(socket)) return;
+      answerAfter.add(socket);
+      last.outgoing.once('finish', () => {
+        if (socket.writable) answerRaw(exchanges, socket, unparsable(err), 'other');
+        else socket.destroy();
+      });
+      last.outgoing.once('close', () => {
+        if (!last.outgoing.writableFinished) socket.destroy();
+      });
+      return;
+    }
     answerRaw(exchanges, socket, unparsable(err), 'other');
   };
 }
+
+/** Connections whose parser refused what followed requests still being answered. */
+const answerAfter = new WeakSet<Duplex>();
 
 /**
  * Closes the connection and ends the request's body with the error: without a parser, Node tells

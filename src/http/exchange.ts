@@ -18,6 +18,7 @@ import { requestIdFrom } from './request-id.js';
 import { parseTarget } from './target.js';
 
 const IN_FLIGHT = Symbol('exchanges in flight');
+const NONE: readonly Exchange[] = Object.freeze([]);
 /** A socket that carries the exchanges of its requests being handled, in arrival order (pipelining). */
 type ExchangeSocket = object & { [IN_FLIGHT]?: Exchange[] };
 
@@ -40,8 +41,8 @@ export interface Exchanges {
    * access-log line. `handle` answers every failure itself; it never rejects.
    */
   run(exchange: Exchange, handle: (exchange: Exchange) => Promise<void>): Promise<void>;
-  /** The exchange in flight on `socket`, if any: the first (oldest) one not yet finished. */
-  onSocket(socket: object): Exchange | undefined;
+  /** The exchanges in flight on `socket`, oldest first (more than one when pipelined). */
+  onSocket(socket: object): readonly Exchange[];
   /**
    * Counts and logs an answer given without an exchange: a request Node's parser refused
    * (client-error.ts). Same metric and log line as every other request.
@@ -136,7 +137,7 @@ export function createExchanges({
   return {
     record,
     onSocket(socket) {
-      return (socket as ExchangeSocket)[IN_FLIGHT]?.[0];
+      return (socket as ExchangeSocket)[IN_FLIGHT] ?? NONE;
     },
     open(incoming, outgoing) {
       const exchange: Exchange = {
@@ -155,8 +156,8 @@ export function createExchanges({
         heldBytes: 0,
         streamed: false,
       };
-      // A pipelined request waits behind the ones before it; the first is what a parser error on
-      // the connection interrupts (client-error.ts).
+      // A pipelined request waits behind the ones before it; a parser error on the connection
+      // interrupts the last, or comes after them all (client-error.ts).
       const socket = incoming.socket as ExchangeSocket;
       (socket[IN_FLIGHT] ??= []).push(exchange);
       return exchange;

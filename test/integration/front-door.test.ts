@@ -181,14 +181,35 @@ describe('request targets', () => {
     expect(await logLineOf(gw, connectId)).toMatchObject({ route: 'unparsed', status: 405 });
   });
 
-  it('answers a request cut short by garbage behind it once, with its own id, not twice', async () => {
+  it('answers the whole requests before garbage on a connection first, then the garbage', async () => {
     const gw = stack.gateway;
-    await stack.record(`${P}.slowish`, () => 'late');
+    const seen = await stack.record(`${P}.before`, () => 'its own reply');
     const res = await rawRequest(
       gw.port,
-      `POST /rr/${P}.never?timeout=2s HTTP/1.1\r\nHost: x\r\nX-Request-Id: cut-short\r\nContent-Length: 0\r\n\r\nBOGUS\r\n\r\n`,
+      `POST /rr/${P}.before HTTP/1.1\r\nHost: x\r\nX-Request-Id: whole\r\nContent-Length: 0\r\n\r\nBOGUS\r\n\r\n`,
     );
-    // One response on the wire: the problem for the request in flight, under its id.
+    // The request was whole and has run: it gets its reply, and the refusal follows, in order.
+    expect(seen).toHaveLength(1);
+    const [first, second] = res.raw.split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(first).toMatch(/\r\nx-request-id: whole\r\n/i);
+    expect(first?.endsWith('\r\n\r\nits own reply')).toBe(true);
+    expect(second).toMatch(/^HTTP\/1\.1 400 /);
+    const refusal = JSON.parse(second!.slice(second!.indexOf('\r\n\r\n') + 4)) as {
+      type: string;
+      requestId?: string;
+    };
+    expect(refusal.type).toBe(`${PROBLEM_TYPE_BASE}bad-request`);
+    expect((await logLineOf(gw, 'whole')).status).toBe(200);
+    expect(gw.logs.filter((l) => l.msg === 'request' && l.requestId === 'whole')).toHaveLength(1);
+  });
+
+  it('answers a request whose own bytes turn to garbage with one problem under its id', async () => {
+    const gw = stack.gateway;
+    const res = await rawRequest(
+      gw.port,
+      `POST /rr/${P}.never HTTP/1.1\r\nHost: x\r\nX-Request-Id: cut-short\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n`,
+    );
     expect(res.raw.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1);
     expect(expectProblem(res, 400, 'bad-request')).toBe('cut-short');
     await logLineOf(gw, 'cut-short');
@@ -199,9 +220,11 @@ describe('request targets', () => {
 
   it('never writes a problem into a response already on its way', async () => {
     const subject = `${P}.streaming`;
+    let finish: (() => void) | undefined;
     await respondWith(subject, (msg) => {
       msg.respond('first chunk');
-      // The rest never comes: the stream is open when the garbage arrives.
+      // The rest comes only once the garbage has arrived: the stream is open meanwhile.
+      finish = () => msg.respond(new Uint8Array(0));
     });
     const socket = connect({ port: stack.gateway.port, host: '127.0.0.1' });
     const received: Buffer[] = [];
@@ -212,10 +235,15 @@ describe('request targets', () => {
     );
     await expect.poll(() => Buffer.concat(received).toString()).toContain('first chunk');
     socket.write('BOGUS\r\n\r\n');
+    finish!();
     await closed;
     const raw = Buffer.concat(received).toString('latin1');
-    expect(raw.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
-    expect(raw).not.toContain('problem+json');
+    expect(raw.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ', 'HTTP/1.1 400 ']);
+    // The stream ended whole (its last chunk) before the refusal began.
+    const [stream, refusal] = raw.split(/(?=HTTP\/1\.1 400 )/);
+    expect(stream).toMatch(/first chunk\r\n0\r\n\r\n$/);
+    expect(stream).not.toContain('problem+json');
+    expect(refusal).toContain('application/problem+json');
   });
 
   it("answers a body that never finishes with one 408 under the caller's id", async () => {
