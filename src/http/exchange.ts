@@ -3,6 +3,7 @@
  * the count shutdown waits for, and the metrics and log line once it is answered.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { InvalidTargetError, OverloadedError } from '../errors.js';
@@ -18,9 +19,29 @@ import { requestIdFrom } from './request-id.js';
 import { parseTarget } from './target.js';
 
 const IN_FLIGHT = Symbol('exchanges in flight');
+const ON_CLOSE = Symbol('what queued answers give back when the connection ends');
 const NONE: readonly Exchange[] = Object.freeze([]);
-/** A socket that carries the exchanges of its requests being handled, in arrival order (pipelining). */
-type ExchangeSocket = object & { [IN_FLIGHT]?: Exchange[] };
+/**
+ * A socket that carries the exchanges of its requests being handled, in arrival order (pipelining),
+ * and what their queued answers give back when it closes.
+ */
+type ExchangeSocket = object & { [IN_FLIGHT]?: Exchange[]; [ON_CLOSE]?: Set<() => void> };
+
+/**
+ * Runs `release` when `socket` closes. One listener per socket, however many answers are queued on
+ * it: a listener each would trip Node's leak warning at ten pipelined requests.
+ */
+function releaseOnClose(socket: Duplex, release: () => void): void {
+  const queued = socket as Duplex & ExchangeSocket;
+  let releases = queued[ON_CLOSE];
+  if (!releases) {
+    const all = (releases = queued[ON_CLOSE] = new Set());
+    socket.once('close', () => {
+      for (const each of all) each();
+    });
+  }
+  releases.add(release);
+}
 
 /** What {@link createExchanges} needs. */
 export interface ExchangesOptions {
@@ -109,7 +130,7 @@ export function createExchanges({
       released = true;
       clearTimeout(timer);
       outgoing.off('close', release);
-      socket.off('close', release);
+      (socket as ExchangeSocket)[ON_CLOSE]?.delete(release);
       budget.give(unsent);
     };
     const check = (): void => {
@@ -131,7 +152,7 @@ export function createExchanges({
     outgoing.once('close', release);
     // A queued response gets no 'close' of its own when the connection ends before its turn; one
     // at the head of the line does, so only a queued one listens on the socket.
-    if (outgoing.socket === null) socket.once('close', release);
+    if (outgoing.socket === null) releaseOnClose(socket, release);
   }
 
   return {

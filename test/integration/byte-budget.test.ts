@@ -337,6 +337,30 @@ describe('an answer the caller never reads', () => {
     await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
   });
 
+  it('gives back what a dozen pipelined replies held, with one close listener on the socket', async () => {
+    const gateway = stack.gateways[1]!;
+    const first = uniqueSubject(P);
+    const rest = uniqueSubject(P);
+    let answerFirst: (() => void) | undefined;
+    stack.afterThisTest(
+      await respond(stack.nc, first, (msg) => (answerFirst = () => msg.respond('first'))),
+    );
+    stack.afterThisTest(
+      await respond(stack.nc, rest, (msg) => msg.respond(Buffer.alloc(64 * 1024, 'r'))),
+    );
+    const caller = await open(false, gateway.port);
+    const request = (subject: string): string =>
+      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`;
+    // Eleven answers are ready and wait, whole, behind the first.
+    caller.socket.write(request(first) + request(rest).repeat(11));
+    await expect.poll(() => bufferedBytes(gateway)).toBeGreaterThanOrEqual(11 * 64 * 1024);
+    caller.socket.destroy();
+    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
+    answerFirst?.();
+    // Node warns on stderr, which the gateway's log collects, past ten listeners for one event.
+    expect(gateway.logs.filter((l) => l.msg.includes('MaxListenersExceeded'))).toEqual([]);
+  });
+
   it('drops a caller that asked for trailers and stopped reading once its stream is cut', async () => {
     const gateway = stack.gateways[1]!;
     const subject = uniqueSubject(P);
