@@ -39,9 +39,25 @@ export function encodeHeaderBlock(list: HeaderList): Uint8Array | undefined {
   for (const [name, value] of list) {
     const problem = natsHeaderProblem(name, value);
     if (problem) throw new Error(problem);
-    block += `${name}: ${value.trim()}\r\n`;
+    block += `${name}: ${trimOws(value)}\r\n`;
   }
   return Buffer.from(`${block}\r\n`, 'utf8');
+}
+
+/**
+ * `value` without the spaces and tabs around it (HTTP's optional whitespace, which NATS readers drop
+ * too). Not `trim()`: that also strips U+00A0, U+2028 and the other Unicode spaces, which are content.
+ */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /**
