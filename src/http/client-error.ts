@@ -49,10 +49,16 @@ export function createClientErrorHandler(
       // their own answers, and the refusal goes out after them, in order.
       if (answerAfter.has(socket)) return;
       answerAfter.add(socket);
-      last.outgoing.once('finish', () => {
+      const refuse = (): void => {
         if (socket.writable) answerRaw(exchanges, socket, unparsable(err), 'other');
         else socket.destroy();
-      });
+      };
+      // Its answer may be written already, the exchange not yet closed.
+      if (last.outgoing.writableFinished) {
+        refuse();
+        return;
+      }
+      last.outgoing.once('finish', refuse);
       last.outgoing.once('close', () => {
         if (!last.outgoing.writableFinished) socket.destroy();
       });
