@@ -2,7 +2,7 @@
  * Runs the HTTP server for the app and shuts it down gracefully: readiness off, no new connections,
  * in-flight requests finish (bounded by the grace period), then NATS drains.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer } from 'node:http';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
@@ -65,10 +65,16 @@ export async function startHttpServer({
     // An HTTP/1.1 request without Host gets a problem document from target.ts, not a bare 400.
     requireHostHeader: false,
   };
-  // An HTTPS server is an HTTP server on TLS sockets; nothing below tells them apart.
+  // An HTTPS server is an HTTP server on TLS sockets; nothing below tells them apart. Node's header
+  // and request timeouts start once TLS is up: a handshake gets the header timeout too, where
+  // Node's default would let a silent connection sit for two minutes.
   const server: Server = tls
-    ? createHttpsServer({ ...serverOptions, ...tls }, listener)
+    ? createHttpsServer(
+        { ...serverOptions, handshakeTimeout: timeouts.headersMs, ...tls },
+        listener,
+      )
     : createServer(serverOptions, listener);
+  trackConnections(server);
   // Node keeps only the first ~1 000 header lines by default but frames the body by all of them: a
   // Content-Length past that cut would go unseen, and its body unreserved in the byte budget.
   // Every line is kept instead; the header block stays bounded by Node's 16 KiB limit (431).
@@ -90,6 +96,27 @@ export async function startHttpServer({
   const address = server.address() as AddressInfo;
   logger.info({ name, host, port: address.port, scheme: tls ? 'https' : 'http' }, 'listening');
   return { server, port: address.port };
+}
+
+/**
+ * Every open connection of a server, HTTP or not yet: `closeAllConnections()` reaches only sockets
+ * that have carried an HTTP request, and one still in its TLS handshake would hold a shutdown up.
+ */
+const connections = new WeakMap<Server, Set<Socket>>();
+
+function trackConnections(server: Server): void {
+  const open = new Set<Socket>();
+  connections.set(server, open);
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+}
+
+/** Closes every connection of `server`, whatever state it is in. */
+function closeEveryConnection(server: Server): void {
+  server.closeAllConnections();
+  for (const socket of connections.get(server) ?? []) socket.destroy();
 }
 
 /** Options for {@link shutDown}. */
@@ -130,11 +157,11 @@ export async function shutDown({
   await drainNats();
   // Draining rejected what was still pending; give those 503s a moment to reach their callers.
   await lifecycle.whenIdle(1_000);
-  server.closeAllConnections();
+  closeEveryConnection(server);
   await closed;
   if (admin) {
     const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
-    admin.closeAllConnections();
+    closeEveryConnection(admin);
     await adminClosed;
   }
   logger.info('shutdown complete');

@@ -39,8 +39,9 @@ export function createClientErrorHandler(
       }
       return;
     }
-    // Nobody is left to answer (Node does the same).
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // Nobody is left to answer (Node does the same), or no HTTP can be spoken: the TLS handshake
+    // failed or timed out, and an answer written there would wait for ever behind it.
+    if (err.code === 'ECONNRESET' || isTlsFailure(err) || !socket.writable) {
       socket.destroy();
       return;
     }
@@ -66,6 +67,11 @@ export function createClientErrorHandler(
     }
     answerRaw(exchanges, socket, unparsable(err), 'other');
   };
+}
+
+/** Node's errors for a TLS handshake that failed or took too long (`tlsClientError`). */
+function isTlsFailure(err: NodeJS.ErrnoException): boolean {
+  return err.code?.startsWith('ERR_TLS_') === true || err.code?.startsWith('ERR_SSL_') === true;
 }
 
 /** Connections whose parser refused what followed requests still being answered. */
