@@ -16,6 +16,12 @@ export interface PathTemplate {
   params: string[];
   /** Regex constraints by parameter, without braces (`[0-9]+`). */
   patterns: Record<string, string>;
+  /**
+   * What the router matches: the source with each regex grouped (`:id{(?:[0-9]+|latest)}`). Hono's
+   * trie router anchors a constraint as `^regex$`, so an ungrouped top-level `|` would match a
+   * prefix or suffix of the segment.
+   */
+  routerPattern: string;
   /** The same shape with every parameter unnamed (`/orders/:/:`): equal keys are the same route. */
   shapeKey: string;
   /** OpenAPI form: `/orders/{region}/{id}`. */
@@ -60,6 +66,9 @@ export function parsePathTemplate(source: string): PathTemplate | string {
     source,
     params,
     patterns,
+    routerPattern: segmentsOf(source, (name) =>
+      patterns[name] !== undefined ? `:${name}{(?:${patterns[name]})}` : `:${name}`,
+    ),
     // From whole segments: a regex may hold braces of its own (`:id{[0-9]{4}}`).
     shapeKey: segmentsOf(source, () => ':'),
     openApiPath: segmentsOf(source, (name) => `{${name}}`),

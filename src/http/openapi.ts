@@ -86,7 +86,7 @@ export function mergeRoutes(
         description:
           'Becomes one subject token: no dots, wildcards, whitespace or control characters.',
         schema: route.path.patterns[name]
-          ? { type: 'string', pattern: `^${route.path.patterns[name]}$` }
+          ? { type: 'string', pattern: `^(?:${route.path.patterns[name]})$` }
           : { type: 'string' },
       })),
     });

@@ -67,7 +67,7 @@ export function mappedRoutes({ config, routes, deps }: RoutesOptions): RouteEntr
     const headerNames = route.path.params.map((name) => `${CONTEXT_HEADER_PREFIX}Param-${name}`);
     return {
       template,
-      pattern: template,
+      pattern: route.path.routerPattern,
       methods: route.methods,
       kind: 'nats',
       // Not async, like /rr's: one frame less held while waiting on NATS.
