@@ -22,7 +22,12 @@ import { createLogger, flushLogs } from './log.js';
 import { createMetrics, serveClusterMetrics } from './metrics.js';
 import { ConnectionState, NatsClient } from './nats/client.js';
 import { shutDown, startHttpServer } from './server.js';
-import { superviseWorkers, WorkerCommand } from './supervisor.js';
+import {
+  REQUIRE_API_KEYS_ENV,
+  superviseWorkers,
+  WorkerCommand,
+  WorkerInbox,
+} from './supervisor.js';
 
 const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 /** Sections a reload cannot change: they shape the listener, the NATS connection and the logger. */
@@ -44,20 +49,44 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  const inbox = cluster.isWorker ? new WorkerInbox() : undefined;
   const config = await loadConfigOrExit(configPath);
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? config.log.level });
   if (config.http.workers > 1 && cluster.isPrimary) {
-    runPrimary(config.http.workers, logger);
+    runPrimary(config, configPath, logger);
     return;
   }
-  await runGateway(config, configPath, logger);
+  if (process.env[REQUIRE_API_KEYS_ENV] === '1' && config.auth.apiKeys.length === 0) {
+    logger.fatal(
+      { configPath },
+      'refusing to start: the gateway runs with API keys and this file has none; fix the file, or restart the gateway to turn them off',
+    );
+    flushLogs(logger);
+    process.exit(1);
+  }
+  await runGateway(config, configPath, logger, inbox);
 }
 
 /** The primary of `http.workers > 1`: starts the workers and passes signals on to them. */
-function runPrimary(workers: number, logger: Logger): void {
-  const supervisor = superviseWorkers({ workers, logger });
+function runPrimary(config: Config, configPath: string, logger: Logger): void {
+  // Once on, API keys stay on for workers started later, as a reload keeps them (fail closed).
+  let apiKeysRequired = config.auth.apiKeys.length > 0;
+  const supervisor = superviseWorkers({
+    workers: config.http.workers,
+    logger,
+    apiKeysRequired: () => apiKeysRequired,
+  });
   serveClusterMetrics();
-  process.on('SIGHUP', () => supervisor.reload());
+  process.on('SIGHUP', () => {
+    supervisor.reload();
+    loadConfig(configPath, process.env).then(
+      (next) => {
+        if (next.auth.apiKeys.length > 0) apiKeysRequired = true;
+      },
+      // The workers log why a file is refused.
+      () => undefined,
+    );
+  });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -74,7 +103,12 @@ function runPrimary(workers: number, logger: Logger): void {
 }
 
 /** One gateway process: NATS connection, HTTP listener, reload and graceful shutdown. */
-async function runGateway(config: Config, configPath: string, logger: Logger): Promise<void> {
+async function runGateway(
+  config: Config,
+  configPath: string,
+  logger: Logger,
+  inbox: WorkerInbox | undefined,
+): Promise<void> {
   const openApi = await loadBaseOpenApi();
   const lifecycle = new Lifecycle();
   const budget = new ByteBudget(config.http.maxBufferedBytes);
@@ -252,12 +286,10 @@ async function runGateway(config: Config, configPath: string, logger: Logger): P
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  if (cluster.isWorker) {
-    process.on('message', (command: unknown) => {
-      if (command === WorkerCommand.shutdown) onSignal('primary');
-      if (command === WorkerCommand.reload) onReload();
-    });
-  }
+  inbox?.deliverTo((command) => {
+    if (command === WorkerCommand.shutdown) onSignal('primary');
+    else onReload();
+  });
 }
 
 /** `validate`: the same checks and messages as start-up, for CI of the repos that hold the YAML. */

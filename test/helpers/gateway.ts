@@ -25,6 +25,8 @@ export interface GatewayOptions {
   waitForNats?: boolean;
   /** Run with the Node flags `npm start` uses (V8's heap sizing), as production does. */
   productionFlags?: boolean;
+  /** Resolve at the first log line this matches instead, before it listens (`url` and `port` unset). */
+  readyWhen?: (line: LogLine) => boolean;
 }
 
 /** The Node flags of `npm start`: what stands between `node` and `dist/main.js` there. */
@@ -128,8 +130,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
 
   try {
-    const listening = await waitForLog((l) => l.msg === 'listening');
-    if (options.waitForNats !== false) await waitForLog((l) => l.msg === 'connected to NATS');
+    let listening: LogLine = { level: 'info', msg: 'not waited for', port: 0 };
+    if (options.readyWhen) {
+      await waitForLog(options.readyWhen);
+    } else {
+      listening = await waitForLog((l) => l.msg === 'listening');
+      if (options.waitForNats !== false) await waitForLog((l) => l.msg === 'connected to NATS');
+    }
     const port = listening.port as number;
     return {
       url: `${(listening.scheme as string | undefined) ?? 'http'}://127.0.0.1:${port}`,

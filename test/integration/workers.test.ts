@@ -1,9 +1,11 @@
 /** `http.workers: 2`: two gateway processes share the port; reload, shutdown and crashes reach all. */
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { LogLine } from '../helpers/gateway.js';
+import { startGateway } from '../helpers/gateway.js';
+import type { Gateway, LogLine } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
 import { respond } from '../helpers/responders.js';
 import { useStack } from '../helpers/stack.js';
@@ -136,4 +138,61 @@ describe('workers', () => {
       l.msg === 'worker exited; starting a replacement';
     expect(stack.gateway.logs.filter((l) => l.level === 'error' && !expectedErrors(l))).toEqual([]);
   });
+
+  it('starts no worker without API keys once the gateway runs with them', async () => {
+    const base = {
+      http: { host: '127.0.0.1', port: 0, workers: 2, shutdownGrace: '5s' },
+      nats: { servers: [stack.nats.url], reconnectWait: '100ms' },
+    };
+    const keys = {
+      apiKeys: [{ name: 'k', sha256: createHash('sha256').update('secret').digest('hex') }],
+    };
+    const gateway = await startGateway({ config: { ...base, auth: keys } });
+    stack.afterThisTest(() => gateway.stop());
+    const workers = await pidsUntil(gateway, (l) => l.msg === 'listening', 2);
+    const keyless = async (): Promise<number[]> => {
+      const agent = new Agent({ keepAlive: false });
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        statuses.push((await send(`${gateway.url}/rr/${P}.guarded`, { body: 'x', agent })).status);
+      }
+      return statuses;
+    };
+    expect(await keyless()).toEqual([401, 401, 401, 401, 401, 401]);
+
+    // The file loses its keys: the reload is refused, and so is a worker started from it later.
+    await writeFile(gateway.configFile, stringify(base));
+    gateway.kill('SIGHUP');
+    await pidsUntil(gateway, (l) => l.msg.startsWith('config reload refused'), 2);
+    process.kill([...workers][0] as number, 'SIGKILL');
+    await gateway.waitForLog((l) => l.msg.startsWith('refusing to start'));
+    expect(await keyless()).toEqual([401, 401, 401, 401, 401, 401]);
+  });
+
+  it('shuts down when SIGTERM comes before the workers are ready', async () => {
+    const gateway = await startGateway({
+      config: {
+        http: { host: '127.0.0.1', port: 0, workers: 2, shutdownGrace: '5s' },
+        nats: { servers: [stack.nats.url] },
+      },
+      // The primary's first line: the workers are still loading their config.
+      readyWhen: (l) => l.msg === 'workers started',
+    });
+    stack.afterThisTest(() => gateway.stop());
+    const exit = await Promise.race([
+      gateway.signal('SIGTERM'),
+      new Promise((resolve) => setTimeout(resolve, 30_000, 'still running')),
+    ]);
+    expect(exit).toBe(0);
+  });
 });
+
+/** Waits until `count` distinct processes of `gateway` have logged a line matching `predicate`. */
+async function pidsUntil(
+  gateway: Gateway,
+  predicate: (l: LogLine) => boolean,
+  count: number,
+): Promise<Set<number>> {
+  await gateway.waitForLog(() => pidsOf(gateway.logs, predicate).size >= count);
+  return pidsOf(gateway.logs, predicate);
+}
