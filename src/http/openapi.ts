@@ -2,6 +2,7 @@
  * `GET /openapi.json`: the static `openapi.yaml` merged with the configured routes, so an API
  * gateway or a client generator can import the live API.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -75,6 +76,7 @@ export function mergeRoutes(
   // Routes of one shape (/a/:id and /a/:key) share the path of the first: OpenAPI forbids two
   // templated paths that differ only in their parameters' names.
   const pathOfShape = new Map<string, string>();
+  const operationIds = new Set<string>();
   for (const route of routes) {
     const path = pathOfShape.get(route.path.shapeKey) ?? route.path.openApiPath;
     pathOfShape.set(route.path.shapeKey, path);
@@ -91,7 +93,14 @@ export function mergeRoutes(
       })),
     });
     for (const method of route.methods) {
-      item[method.toLowerCase()] = operationFor(route, method);
+      const op = operationFor(route, method);
+      // Spelled from names with their other characters folded to `_` (`a-b`+`c` and `a`+`b-c`),
+      // an id can repeat, which OpenAPI forbids: the later one is told apart by its own names.
+      if (operationIds.has(op.operationId as string)) {
+        op.operationId = `${op.operationId as string}_${nameHash(route, method)}`;
+      }
+      operationIds.add(op.operationId as string);
+      item[method.toLowerCase()] = op;
     }
     const service = route.operation?.service;
     const tags = (doc.tags ??= []) as Array<{ name: string; description?: string }>;
@@ -103,6 +112,14 @@ export function mergeRoutes(
     }
   }
   return doc;
+}
+
+/** Eight hex digits that depend only on the route's service, endpoint and method names. */
+function nameHash(route: CompiledRoute, method: string): string {
+  const names = route.operation
+    ? [route.operation.service.name, route.operation.endpoint.name, method]
+    : [route.path.source, method];
+  return createHash('sha256').update(names.join('\0')).digest('hex').slice(0, 8);
 }
 
 /** An OpenAPI server object for a listener; a wildcard address leaves the host to the reader. */

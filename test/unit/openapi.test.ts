@@ -9,7 +9,10 @@ import { parseConfig } from '../../src/config/load.js';
 import { ByteBudget } from '../../src/http/byte-budget.js';
 import { createApp } from '../../src/http/app.js';
 import { Lifecycle } from '../../src/http/lifecycle.js';
+import { loadBaseOpenApi, mergeRoutes } from '../../src/http/openapi.js';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
+import { compileRoutes } from '../../src/http/routes.js';
+import type { DiscoveredRoute } from '../../src/discovery/evaluate.js';
 import { PROBLEM_TYPES, problemTypeUri } from '../../src/http/problem.js';
 import type { ProblemSlug } from '../../src/http/problem.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -106,5 +109,38 @@ describe('openapi.yaml', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('operation ids of discovered routes', () => {
+  it('stay unique when two services spell the same id (a-b + c, a + b-c)', async () => {
+    const operation = (service: string, endpoint: string) => ({
+      service: { name: service, version: '1.0.0', description: '' },
+      endpoint: { name: endpoint, subject: `${service}.${endpoint}` },
+      description: undefined,
+      requestSchema: undefined,
+      responseSchema: undefined,
+    });
+    const routes = compileRoutes(parseConfig('routes: []', 'test'), [
+      {
+        route: { method: ['GET'], path: '/one', subject: 'svc.one' },
+        operation: operation('a-b', 'c'),
+      },
+      {
+        route: { method: ['GET'], path: '/two', subject: 'svc.two' },
+        operation: operation('a', 'b-c'),
+      },
+    ] as unknown as DiscoveredRoute[]);
+    const merged = mergeRoutes(await loadBaseOpenApi(), parseConfig('routes: []', 'test'), routes, {
+      paths: [],
+      main: { host: '127.0.0.1', port: 8080 },
+    });
+    const one = merged.paths['/one']?.get as { operationId: string };
+    const two = merged.paths['/two']?.get as { operationId: string };
+    expect(one.operationId).toBe('a_b_c_get');
+    expect(two.operationId).toMatch(/^a_b_c_get_[0-9a-f]{8}$/);
+    await expect(validate(structuredClone(merged) as never)).resolves.toMatchObject({
+      valid: true,
+    });
   });
 });
