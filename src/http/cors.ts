@@ -9,9 +9,10 @@ import { send } from './send.js';
 
 /**
  * Applies CORS to one request: answers a preflight (returns `true`: nothing else to do) or adds the
- * headers every response to an allowed origin carries (returns `false`).
+ * headers every response to an allowed origin carries (returns `false`). With `preflight` false a
+ * preflight is not answered either: the request is refused, and its problem carries the headers.
  */
-export type ApplyCors = (exchange: Exchange) => boolean;
+export type ApplyCors = (exchange: Exchange, preflight?: boolean) => boolean;
 
 /** CORS for the configured origins, or `undefined` when none is configured. */
 export function createCors(cors: CorsConfig): ApplyCors | undefined {
@@ -23,10 +24,17 @@ export function createCors(cors: CorsConfig): ApplyCors | undefined {
   const expose = cors.exposeHeaders.join(', ');
   const maxAgeS = String(Math.floor(cors.maxAge / 1000));
 
-  return function applyCors(exchange) {
+  // Unless every origin gets the same `*`, the answer depends on Origin, whatever it is: a shared
+  // cache must not hand one origin's answer to another.
+  const variesByOrigin = !anyOrigin || cors.credentials;
+
+  return function applyCors(exchange, preflight = true) {
     const { headers: requestHeaders, method } = exchange.incoming;
     const origin = requestHeaders.origin;
-    if (origin === undefined || !(anyOrigin || origins.has(origin))) return false;
+    if (origin === undefined || !(anyOrigin || origins.has(origin))) {
+      if (variesByOrigin) exchange.extraHeaders.push(['Vary', 'Origin']);
+      return false;
+    }
     // A wildcard may not be combined with credentials, so credentialed answers name the origin.
     const allowOrigin = anyOrigin && !cors.credentials ? '*' : origin;
     const common: Array<[string, string]> = [['Access-Control-Allow-Origin', allowOrigin]];
@@ -34,7 +42,7 @@ export function createCors(cors: CorsConfig): ApplyCors | undefined {
     if (cors.credentials) common.push(['Access-Control-Allow-Credentials', 'true']);
 
     const requestedMethod = requestHeaders['access-control-request-method'];
-    if (method === 'OPTIONS' && requestedMethod !== undefined) {
+    if (preflight && method === 'OPTIONS' && requestedMethod !== undefined) {
       exchange.route = 'cors-preflight';
       const requestedHeaders = requestHeaders['access-control-request-headers'];
       const headers: Array<[string, string]> = [

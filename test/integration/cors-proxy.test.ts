@@ -58,6 +58,14 @@ describe('CORS', () => {
     });
     expect(missing.status).toBe(503);
     expect(missing.headers['access-control-allow-origin']).toBe(APP);
+    // Refused before routing (a bad escape): still readable by the page that sent it.
+    const refused = await send(`${plain().url}/rr/${P}.a%ZZ`, {
+      body: 'x',
+      headers: { origin: APP },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(refused.headers['access-control-allow-origin']).toBe(APP);
   });
 
   it('gives no CORS headers to other origins', async () => {
@@ -72,6 +80,10 @@ describe('CORS', () => {
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    // The answer depends on Origin either way: a shared cache must keep them apart.
+    expect(headerValues(res, 'vary')).toContain('Origin');
+    const noOrigin = await send(`${plain().url}/rr/${P}.z`, { body: 'x' });
+    expect(headerValues(noOrigin, 'vary')).toContain('Origin');
   });
 
   it('names the origin and allows credentials when configured', async () => {
