@@ -74,17 +74,54 @@ const METRICS_ANSWER = 'gateway:metrics-answer';
 // Longer than prom-client's own 5 s wait for the workers, so its answer (or error) comes first.
 const AGGREGATE_TIMEOUT_MS = 7_000;
 
+/** What a worker's prom-client answers the primary's collection with (prom-client's cluster.js). */
+const PROM_CLIENT_ANSWER = 'prom-client:getMetricsRes';
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+// The JSON names a metric's type ('counter'); prom-client's typings call it an enum.
+const MONOTONIC = new Set(['counter', 'histogram']);
+
 /**
  * In the primary of `http.workers > 1`: answers workers' requests for the cluster's metrics with
- * prom-client's aggregate of every worker's registry.
+ * prom-client's aggregate of every worker's registry, plus the counters and histograms of workers
+ * that have exited, as of their last answer: without them a worker's death would take its counts
+ * out of the sums, and Prometheus would read the drop as a counter reset.
  */
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, message: { type?: string; id?: number }) => {
-    if (message.type !== METRICS_REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text }),
-      (err: unknown) => worker.send({ type: METRICS_ANSWER, id: message.id, error: String(err) }),
+  const lastAnswer = new Map<number, MetricsJson[]>();
+  let retired: Promise<MetricsJson> = Promise.resolve([]);
+  cluster.on(
+    'message',
+    (worker, message: { type?: string; id?: number; metrics?: MetricsJson[] }) => {
+      // prom-client's own listener, added first, has taken the answer; the copy is kept here.
+      if (message.type === PROM_CLIENT_ANSWER && Array.isArray(message.metrics)) {
+        lastAnswer.set(worker.id, message.metrics);
+        return;
+      }
+      if (message.type !== METRICS_REQUEST) return;
+      aggregator
+        .clusterMetrics()
+        .then(async () =>
+          AggregatorRegistry.aggregate([
+            ...[...lastAnswer.values()].flat(),
+            await retired,
+          ]).metrics(),
+        )
+        .then(
+          (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text }),
+          (err: unknown) =>
+            worker.send({ type: METRICS_ANSWER, id: message.id, error: String(err) }),
+        );
+    },
+  );
+  cluster.on('exit', (worker) => {
+    const last = lastAnswer.get(worker.id);
+    lastAnswer.delete(worker.id);
+    if (!last) return;
+    // Gauges said how the worker was; counts it made stay counted.
+    const counts = last.flat().filter((m) => MONOTONIC.has(m.type as unknown as string));
+    retired = retired.then((sofar) =>
+      AggregatorRegistry.aggregate([sofar, counts]).getMetricsAsJSON(),
     );
   });
 }

@@ -29,6 +29,19 @@ async function waitForPids(
   return pidsOf(stack.gateway.logs, predicate);
 }
 
+/** `nhg_http_requests_total` of `/rr` requests answered ok, summed over methods, in a scrape. */
+function okRequests(text: string): number {
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('nhg_http_requests_total{') &&
+        l.includes('route="/rr/{subject}"') &&
+        l.includes('outcome="ok"'),
+    )
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 describe('workers', () => {
   it('serves requests from two processes with their own NATS connections', async () => {
     await waitForPids((l) => l.msg === 'connected to NATS', 2);
@@ -66,16 +79,6 @@ describe('workers', () => {
     );
     expect(served.size).toBe(2);
     // Scrapes on fresh connections land on both workers; each shows all 41.
-    const okRequests = (text: string): number =>
-      text
-        .split('\n')
-        .filter(
-          (l) =>
-            l.startsWith('nhg_http_requests_total{') &&
-            l.includes('route="/rr/{subject}"') &&
-            l.includes('outcome="ok"'),
-        )
-        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     const scrapes: number[] = [];
     for (let i = 0; i < 4; i++) {
       scrapes.push(
@@ -109,7 +112,18 @@ describe('workers', () => {
     }
   });
 
-  it('replaces a worker that dies', async () => {
+  it('replaces a worker that dies, and keeps counting what it counted', async () => {
+    const scrape = async (): Promise<number> =>
+      okRequests(
+        (
+          await send(`${stack.gateway.url}/metrics`, {
+            method: 'GET',
+            agent: new Agent({ keepAlive: false }),
+          })
+        ).text,
+      );
+    const counted = await scrape();
+    expect(counted).toBeGreaterThan(0);
     const before = await waitForPids((l) => l.msg === 'listening', 2);
     const victim = [...before][0] as number;
     process.kill(victim, 'SIGKILL');
@@ -119,6 +133,8 @@ describe('workers', () => {
     const after = await waitForPids((l) => l.msg === 'listening', 3);
     expect(after.size).toBe(3);
     await waitForPids((l) => l.msg === 'connected to NATS', 3);
+    // A counter that went down would read as a reset to Prometheus.
+    for (let i = 0; i < 4; i++) expect(await scrape()).toBeGreaterThanOrEqual(counted);
   });
 
   it('shuts all workers down gracefully, finishing in-flight requests, and exits 0', async () => {
