@@ -77,6 +77,7 @@ export function mergeRoutes(
   // templated paths that differ only in their parameters' names.
   const pathOfShape = new Map<string, string>();
   const operationIds = new Set<string>();
+  const natsOperations: Array<Record<string, unknown>> = [];
   for (const route of routes) {
     const path = pathOfShape.get(route.path.shapeKey) ?? route.path.openApiPath;
     pathOfShape.set(route.path.shapeKey, path);
@@ -100,6 +101,7 @@ export function mergeRoutes(
         op.operationId = `${op.operationId as string}_${nameHash(route, method)}`;
       }
       operationIds.add(op.operationId as string);
+      natsOperations.push(op);
       item[method.toLowerCase()] = op;
     }
     const service = route.operation?.service;
@@ -111,7 +113,46 @@ export function mergeRoutes(
       });
     }
   }
+  if (config.auth.apiKeys.length > 0) requireApiKeys(doc, natsOperations);
   return doc;
+}
+
+/** Paths of the static document that take an API key when keys are configured. */
+const KEYED_PATHS = ['/rr/{subject}', '/services'];
+
+/**
+ * With API keys configured: the scheme, and on every operation that asks for a key, the scheme and
+ * the 401 and 403 it can answer, so the console's "Authorize" sends the key and generated clients
+ * know to.
+ */
+function requireApiKeys(
+  doc: OpenApiDocument,
+  natsOperations: Array<Record<string, unknown>>,
+): void {
+  const components = (doc.components ??= {}) as Record<string, Record<string, unknown>>;
+  components.securitySchemes = {
+    ...components.securitySchemes,
+    apiKey: {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'One of the keys in `auth.apiKeys`, as `Authorization: Bearer <key>`.',
+    },
+  };
+  const keyed = [
+    ...natsOperations,
+    ...KEYED_PATHS.flatMap((path) =>
+      Object.values(doc.paths[path] ?? {}).filter(
+        (op): op is Record<string, unknown> =>
+          typeof op === 'object' && op !== null && 'responses' in op,
+      ),
+    ),
+  ];
+  for (const op of keyed) {
+    op.security = [{ apiKey: [] }];
+    const responses = op.responses as Record<string, unknown>;
+    responses['401'] ??= { $ref: '#/components/responses/Unauthorized' };
+    responses['403'] ??= { $ref: '#/components/responses/SubjectForbidden' };
+  }
 }
 
 /** Eight hex digits that depend only on the route's service, endpoint and method names. */

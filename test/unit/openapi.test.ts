@@ -144,3 +144,38 @@ describe('operation ids of discovered routes', () => {
     });
   });
 });
+
+describe('with API keys configured', () => {
+  it('declares the bearer scheme on every operation that asks for a key, and only there', async () => {
+    const config = parseConfig(
+      `
+auth: { apiKeys: [{ name: k, sha256: '${'a'.repeat(64)}' }] }
+routes:
+  - { method: GET, path: /orders/:id, subject: 'orders.{id}' }
+`,
+      'test',
+    );
+    const merged = mergeRoutes(await loadBaseOpenApi(), config, compileRoutes(config), {
+      paths: ['/healthz'],
+      main: { host: '127.0.0.1', port: 8080 },
+    });
+    const op = (path: string, method: string) =>
+      merged.paths[path]?.[method] as { security?: unknown; responses: Record<string, unknown> };
+    expect((merged.components as Record<string, Record<string, unknown>>).securitySchemes).toEqual({
+      apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
+    for (const [path, method] of [
+      ['/orders/{id}', 'get'],
+      ['/rr/{subject}', 'post'],
+    ] as const) {
+      expect(op(path, method).security).toEqual([{ apiKey: [] }]);
+      expect(Object.keys(op(path, method).responses)).toEqual(
+        expect.arrayContaining(['401', '403']),
+      );
+    }
+    expect(op('/healthz', 'get').security).toBeUndefined();
+    await expect(validate(structuredClone(merged) as never)).resolves.toMatchObject({
+      valid: true,
+    });
+  });
+});
