@@ -88,14 +88,22 @@ function runPrimary(config: Config, configPath: string, logger: Logger): void {
     );
   });
   let stopping = false;
+  let forced = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+    if (stopping) {
+      // As a worker takes a second signal: stop now. A worker that has it twice exits at once.
+      if (forced) return;
+      forced = true;
+      logger.warn({ signal }, 'second signal during shutdown; stopping the workers now');
+      supervisor.signal(signal);
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'signal received; shutting down the workers');
     void supervisor.shutdown().then(() => {
       logger.info('all workers stopped');
       flushLogs(logger);
-      process.exit(0);
+      process.exit(forced ? 1 : 0);
     });
   };
   process.on('SIGTERM', onSignal);

@@ -34,6 +34,8 @@ export interface Supervisor {
   shutdown(): Promise<void>;
   /** Asks every worker to reload its config file. */
   reload(): void;
+  /** Sends `signal` to every worker process. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** Forks the workers and keeps them running until {@link Supervisor.shutdown}. */
@@ -92,6 +94,9 @@ export function superviseWorkers({
     },
     reload() {
       tell(WorkerCommand.reload);
+    },
+    signal(signal) {
+      for (const worker of live) worker.process.kill(signal);
     },
   };
 }

@@ -203,6 +203,32 @@ describe('workers', () => {
   });
 });
 
+describe('workers, stopped twice', () => {
+  it('stop at once on a second SIGTERM, as a single process does, and exit 1', async () => {
+    const gateway = await startGateway({
+      config: {
+        http: { host: '127.0.0.1', port: 0, workers: 2, shutdownGrace: '30s' },
+        nats: { servers: [stack.nats.url] },
+      },
+    });
+    stack.afterThisTest(() => gateway.stop());
+    // A request whose reply never comes holds the graceful shutdown for its whole grace period.
+    let arrived: () => void = () => undefined;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    stack.afterThisTest(await respond(stack.nc, `${P}.held`, () => arrived()));
+    const held = send(`${gateway.url}/rr/${P}.held?timeout=60s`, { body: 'x' });
+    held.catch(() => undefined);
+    await requestArrived;
+    gateway.kill('SIGTERM');
+    await gateway.waitForLog((l) => l.msg === 'signal received; shutting down the workers');
+    const exit = await Promise.race([
+      gateway.signal('SIGTERM'),
+      new Promise((resolve) => setTimeout(resolve, 15_000, 'still running')),
+    ]);
+    expect(exit).toBe(1);
+  });
+});
+
 /** Waits until `count` distinct processes of `gateway` have logged a line matching `predicate`. */
 async function pidsUntil(
   gateway: Gateway,
