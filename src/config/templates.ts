@@ -35,7 +35,8 @@ export function parsePathTemplate(source: string): PathTemplate | string {
   if (source.includes('*'))
     return "wildcards ('*') are not supported; name each segment with :param";
   const params: string[] = [];
-  const patterns: Record<string, string> = {};
+  // No prototype: a parameter named `constructor` or `toString` has no pattern unless given one.
+  const patterns = Object.create(null) as Record<string, string>;
   for (const segment of source.split('/').slice(1)) {
     if (!segment.startsWith(':')) {
       if (segment.includes(':')) return `segment '${segment}': a parameter must be a whole segment`;

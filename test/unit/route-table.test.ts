@@ -4,10 +4,13 @@
  * table to the trie router).
  */
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import { parsePathTemplate } from '../../src/config/templates.js';
 import type { PathTemplate } from '../../src/config/templates.js';
 import { RouteTable } from '../../src/http/route-table.js';
 import type { RouteEntry } from '../../src/http/route-table.js';
+import type { ForwardDeps } from '../../src/http/forward.js';
+import { compileRoutes, mappedRoutes } from '../../src/http/routes.js';
 
 function entry(source: string): RouteEntry {
   const template = parsePathTemplate(source) as PathTemplate;
@@ -49,4 +52,31 @@ it('groups each constraint in the pattern the router gets, and leaves the rest a
   const template = parsePathTemplate('/a/:id{[0-9]+|latest}/b/:name') as PathTemplate;
   expect(template.routerPattern).toBe('/a/:id{(?:[0-9]+|latest)}/b/:name');
   expect(template.source).toBe('/a/:id{[0-9]+|latest}/b/:name');
+});
+
+describe('the route table the gateway builds from its config', () => {
+  const config = parseConfig(
+    `
+routes:
+  - { method: GET, path: '/items/:id{[0-9]+|latest}', subject: 'items.{id}' }
+  - { method: GET, path: '/q/:q{(q)|z}', subject: 'q.{q}' }
+  - { method: GET, path: '/named/:constructor/:toString', subject: 'named.{constructor}.{toString}' }
+`,
+    'test',
+  );
+  const deps = {} as unknown as ForwardDeps;
+  const table = new RouteTable(mappedRoutes({ config, routes: compileRoutes(config), deps }));
+
+  it('anchors each constraint to the whole segment', () => {
+    expect(routed(table, '/items/12')?.[1]).toEqual({ id: '12' });
+    expect(routed(table, '/items/12abc')).toBeUndefined();
+    expect(routed(table, '/items/xlatest')).toBeUndefined();
+  });
+
+  it('gives parameters named like object properties no constraint of their own', () => {
+    expect(routed(table, '/named/abc/def')).toEqual([
+      '/named/:constructor/:toString',
+      { constructor: 'abc', toString: 'def' },
+    ]);
+  });
 });
