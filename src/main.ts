@@ -79,31 +79,33 @@ function runPrimary(config: Config, configPath: string, logger: Logger): void {
   serveClusterMetrics();
   process.on('SIGHUP', () => {
     supervisor.reload();
-    loadConfig(configPath, process.env).then(
-      (next) => {
-        if (next.auth.apiKeys.length > 0) apiKeysRequired = true;
-      },
-      // The workers log why a file is refused.
-      () => undefined,
-    );
+    // Read as the workers read it: once the file has settled, not half written.
+    settled(configPath)
+      .then(() => loadConfig(configPath, process.env))
+      .then(
+        (next) => {
+          if (next.auth.apiKeys.length > 0) apiKeysRequired = true;
+        },
+        // The workers log why a file is refused.
+        () => undefined,
+      );
   });
   let stopping = false;
-  let forced = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      // As a worker takes a second signal: stop now. A worker that has it twice exits at once.
-      if (forced) return;
-      forced = true;
-      logger.warn({ signal }, 'second signal during shutdown; stopping the workers now');
+      // As a worker takes a second signal: stop now. Workers still shutting down have theirs
+      // twice and exit at once; any other exits as cluster workers do when the primary is gone.
+      logger.warn({ signal }, 'second signal during shutdown; exiting now');
       supervisor.signal(signal);
-      return;
+      flushLogs(logger);
+      process.exit(1);
     }
     stopping = true;
     logger.info({ signal }, 'signal received; shutting down the workers');
     void supervisor.shutdown().then(() => {
       logger.info('all workers stopped');
       flushLogs(logger);
-      process.exit(forced ? 1 : 0);
+      process.exit(0);
     });
   };
   process.on('SIGTERM', onSignal);

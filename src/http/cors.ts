@@ -27,12 +27,16 @@ export function createCors(cors: CorsConfig): ApplyCors | undefined {
   // Unless every origin gets the same `*`, the answer depends on Origin, whatever it is: a shared
   // cache must not hand one origin's answer to another.
   const variesByOrigin = !anyOrigin || cors.credentials;
+  const everyOrigin: Array<[string, string]> = [['Access-Control-Allow-Origin', '*']];
+  if (expose) everyOrigin.push(['Access-Control-Expose-Headers', expose]);
 
   return function applyCors(exchange, preflight = true) {
     const { headers: requestHeaders, method } = exchange.incoming;
     const origin = requestHeaders.origin;
     if (origin === undefined || !(anyOrigin || origins.has(origin))) {
       if (variesByOrigin) exchange.extraHeaders.push(['Vary', 'Origin']);
+      // With `*` every answer says so, Origin or not: a cached one then suits any caller.
+      else exchange.extraHeaders.push(...everyOrigin);
       return false;
     }
     // A wildcard may not be combined with credentials, so credentialed answers name the origin.
