@@ -70,42 +70,63 @@ export interface Metrics {
 /** The IPC messages a worker and the primary exchange for an aggregated scrape. */
 const METRICS_REQUEST = 'gateway:metrics';
 const METRICS_ANSWER = 'gateway:metrics-answer';
+/** The IPC messages the primary and each worker exchange to collect the workers' registries. */
+const COLLECT_REQUEST = 'gateway:metrics-collect';
+const COLLECT_ANSWER = 'gateway:metrics-collected';
+/** How long the primary waits for the workers' registries; one that has not answered is left out. */
+const COLLECT_TIMEOUT_MS = 5_000;
 /** How long a worker waits for the primary's aggregate before it answers with its own metrics. */
-// Longer than prom-client's own 5 s wait for the workers, so its answer (or error) comes first.
+// Longer than the primary's wait for the workers, so its answer comes first.
 const AGGREGATE_TIMEOUT_MS = 7_000;
 
-/** What a worker's prom-client answers the primary's collection with (prom-client's cluster.js). */
-const PROM_CLIENT_ANSWER = 'prom-client:getMetricsRes';
 type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 // The JSON names a metric's type ('counter'); prom-client's typings call it an enum.
 const MONOTONIC = new Set(['counter', 'histogram']);
 
 /**
  * In the primary of `http.workers > 1`: answers workers' requests for the cluster's metrics with
- * prom-client's aggregate of every worker's registry, plus the counters and histograms of workers
- * that have exited, as of their last answer: without them a worker's death would take its counts
- * out of the sums, and Prometheus would read the drop as a counter reset.
+ * the sum (prom-client's `AggregatorRegistry.aggregate`) of every worker's registry, plus the
+ * counters and histograms of workers that have exited, as of their last answer: without them a
+ * worker's death would take its counts out of the sums, and Prometheus would read the drop as a
+ * counter reset.
  */
 export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
-  const lastAnswer = new Map<number, MetricsJson[]>();
+  const lastAnswer = new Map<number, MetricsJson>();
+  const waiting = new Map<number, { pending: Set<number>; done: () => void }>();
   let retired: Promise<MetricsJson> = Promise.resolve([]);
+  let nextId = 0;
+
+  /** Asks every worker for its registry; resolves once all have answered or the wait is over. */
+  const collect = (): Promise<void> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
+      const pending = new Set(workers.map((w) => w!.id));
+      const done = (): void => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, COLLECT_TIMEOUT_MS);
+      waiting.set(id, { pending, done });
+      for (const worker of workers) worker!.send({ type: COLLECT_REQUEST, id });
+      if (pending.size === 0) done();
+    });
+
   cluster.on(
     'message',
-    (worker, message: { type?: string; id?: number; metrics?: MetricsJson[] }) => {
-      // prom-client's own listener, added first, has taken the answer; the copy is kept here.
-      if (message.type === PROM_CLIENT_ANSWER && Array.isArray(message.metrics)) {
-        lastAnswer.set(worker.id, message.metrics);
+    (worker, message: { type?: string; id?: number; metrics?: MetricsJson }) => {
+      if (message.type === COLLECT_ANSWER && message.id !== undefined) {
+        if (Array.isArray(message.metrics)) lastAnswer.set(worker.id, message.metrics);
+        const round = waiting.get(message.id);
+        round?.pending.delete(worker.id);
+        if (round?.pending.size === 0) round.done();
         return;
       }
       if (message.type !== METRICS_REQUEST) return;
-      aggregator
-        .clusterMetrics()
+      collect()
         .then(async () =>
-          AggregatorRegistry.aggregate([
-            ...[...lastAnswer.values()].flat(),
-            await retired,
-          ]).metrics(),
+          AggregatorRegistry.aggregate([...lastAnswer.values(), await retired]).metrics(),
         )
         .then(
           (text) => worker.send({ type: METRICS_ANSWER, id: message.id, text }),
@@ -115,13 +136,19 @@ export function serveClusterMetrics(): void {
     },
   );
   cluster.on('exit', (worker) => {
+    // A collection waits for it no longer.
+    for (const round of [...waiting.values()]) {
+      round.pending.delete(worker.id);
+      if (round.pending.size === 0) round.done();
+    }
     const last = lastAnswer.get(worker.id);
     lastAnswer.delete(worker.id);
     if (!last) return;
     // Gauges said how the worker was; counts it made stay counted.
-    const counts = last.flat().filter((m) => MONOTONIC.has(m.type as unknown as string));
-    retired = retired.then((sofar) =>
-      AggregatorRegistry.aggregate([sofar, counts]).getMetricsAsJSON(),
+    const counts = last.filter((m) => MONOTONIC.has(m.type as unknown as string));
+    retired = retired.then(
+      (sofar) => AggregatorRegistry.aggregate([sofar, counts]).getMetricsAsJSON(),
+      () => [],
     );
   });
 }
@@ -233,12 +260,16 @@ export function createMetrics({
 
 /** In a worker: this registry answers the primary's collection, and a scrape asks the primary. */
 function workerExposition(registry: Registry): () => Promise<string> {
-  AggregatorRegistry.setRegistries([registry]);
-  // Constructing one adds prom-client's worker listener that hands this registry to the primary.
-  new AggregatorRegistry();
   let nextId = 0;
   const waiting = new Map<number, (text: string | undefined) => void>();
   process.on('message', (message: { type?: string; id?: number; text?: string }) => {
+    if (message.type === COLLECT_REQUEST) {
+      registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ type: COLLECT_ANSWER, id: message.id, metrics }),
+        () => process.send?.({ type: COLLECT_ANSWER, id: message.id }),
+      );
+      return;
+    }
     if (message.type !== METRICS_ANSWER || message.id === undefined) return;
     waiting.get(message.id)?.(message.text);
   });

@@ -353,7 +353,9 @@ describe('an answer the caller never reads', () => {
       `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`;
     // Eleven answers are ready and wait, whole, behind the first.
     caller.socket.write(request(first) + request(rest).repeat(11));
-    await expect.poll(() => bufferedBytes(gateway)).toBeGreaterThanOrEqual(11 * 64 * 1024);
+    await expect
+      .poll(() => bufferedBytes(gateway), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(11 * 64 * 1024);
     caller.socket.destroy();
     await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(0);
     answerFirst?.();

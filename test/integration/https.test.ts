@@ -62,7 +62,7 @@ describe('HTTPS listener', () => {
     // Node's own default would hold it for two minutes.
     const outcome = await Promise.race([
       closed.then(() => 'closed'),
-      new Promise((resolve) => setTimeout(resolve, 15_000, 'still open')),
+      new Promise((resolve) => setTimeout(resolve, 12_000, 'still open')),
     ]);
     expect(outcome).toBe('closed');
   });
@@ -79,7 +79,7 @@ describe('HTTPS listener', () => {
     stack.afterThisTest(() => socket.destroy());
     const exit = await Promise.race([
       gateway.signal('SIGTERM'),
-      new Promise((resolve) => setTimeout(resolve, 20_000, 'still running')),
+      new Promise((resolve) => setTimeout(resolve, 15_000, 'still running')),
     ]);
     expect(exit).toBe(0);
     await closed;
