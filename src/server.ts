@@ -74,10 +74,11 @@ export async function startHttpServer({
         listener,
       )
     : createServer(serverOptions, listener);
-  trackConnections(server);
+  // Node tracks plain HTTP connections itself (closeAllConnections); a TLS one before its handshake is not.
+  if (tls) trackConnections(server);
   // Node keeps only the first ~1 000 header lines by default but frames the body by all of them: a
   // Content-Length past that cut would go unseen, and its body unreserved in the byte budget.
-  // Every line is kept instead; the header block stays bounded by Node's 16 KiB limit (431).
+  // Every line is kept instead; Node's 16 KiB limit on names and values (431) bounds them.
   server.maxHeadersCount = 0;
   server.on('clientError', clientError);
   // An Expect other than 100-continue goes to the listener, which answers it as a problem.

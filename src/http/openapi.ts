@@ -151,7 +151,11 @@ function requireApiKeys(
     op.security = [{ apiKey: [] }];
     const responses = op.responses as Record<string, unknown>;
     responses['401'] ??= { $ref: '#/components/responses/Unauthorized' };
-    responses['403'] ??= { $ref: '#/components/responses/SubjectForbidden' };
+  }
+  // A key limited to some subjects or routes is refused elsewhere (`/services` takes any key).
+  for (const op of [...natsOperations, ...Object.values(doc.paths['/rr/{subject}'] ?? {})]) {
+    const responses = (op as { responses?: Record<string, unknown> }).responses;
+    if (responses) responses['403'] ??= { $ref: '#/components/responses/SubjectForbidden' };
   }
 }
 

@@ -30,6 +30,7 @@ const BODY_HEADERS = new Set([
   'content-length',
   'content-range',
   'content-location',
+  'content-disposition',
   'content-md5',
   'content-digest',
   'repr-digest',

@@ -156,7 +156,7 @@ routes:
       'test',
     );
     const merged = mergeRoutes(await loadBaseOpenApi(), config, compileRoutes(config), {
-      paths: ['/healthz'],
+      paths: ['/healthz', '/services'],
       main: { host: '127.0.0.1', port: 8080 },
     });
     const op = (path: string, method: string) =>
@@ -174,6 +174,10 @@ routes:
       );
     }
     expect(op('/healthz', 'get').security).toBeUndefined();
+    // Any key may read /services: it answers 401, never 403.
+    expect(op('/services', 'get').security).toEqual([{ apiKey: [] }]);
+    expect(Object.keys(op('/services', 'get').responses)).toContain('401');
+    expect(Object.keys(op('/services', 'get').responses)).not.toContain('403');
     await expect(validate(structuredClone(merged) as never)).resolves.toMatchObject({
       valid: true,
     });

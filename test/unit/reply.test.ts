@@ -65,6 +65,7 @@ describe('replyToHttp', () => {
             ['Content-Encoding', 'gzip'],
             ['Content-Language', 'de'],
             ['ETag', '"v1"'],
+            ['Content-Disposition', 'attachment; filename="report.pdf"'],
             ['Content-Digest', 'sha-256=:AAAA:'],
             ['X-Trace', 'abc'],
           ],
