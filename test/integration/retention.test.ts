@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Msg } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -57,6 +58,44 @@ async function connectedClient(url: string): Promise<NatsClient> {
   cleanups.push(() => client.drain());
   await client.connected;
   return client;
+}
+
+/**
+ * Its own nats-server, a responder that runs `answer` for each request on a fresh subject, and the
+ * gateway's NATS client; all stopped when the test ends.
+ */
+async function natsLayerWith(
+  answer: (msg: Msg) => void,
+): Promise<{ subject: string; client: NatsClient }> {
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const responder = await connectResponder(server.url);
+  cleanups.push(() => responder.close());
+  const subject = uniqueSubject('held');
+  responder.subscribe(subject, { callback: (_err, msg) => answer(msg) });
+  await responder.flush();
+  return { subject, client: await connectedClient(server.url) };
+}
+
+/**
+ * Hands `send` a request of 4 KiB with one header, keeping only weak references to its header list
+ * and body: built here, so the test's own frame never holds them.
+ */
+function sendWatched<T>(
+  subject: string,
+  send: (req: OutboundRequest) => Promise<T>,
+): { result: Promise<T>; held: Array<WeakRef<object>> } {
+  const req: OutboundRequest = {
+    subject,
+    payload: Buffer.alloc(4096, 7),
+    headers: [['X-Trace', 'abc']],
+    timeoutMs: 10_000,
+    onCancel: () => undefined,
+  };
+  const result = send(req);
+  // Draining at the end rejects it if an assertion failed before the answer.
+  result.catch(() => undefined);
+  return { result, held: [new WeakRef(req.headers), new WeakRef(req.payload)] };
 }
 
 /** A gateway on a free port whose NATS layer is `nats`; closed when the test ends. */
@@ -142,43 +181,18 @@ describe('a request waiting for its reply', () => {
   });
 
   it('holds neither in the NATS layer while the reply is awaited', async () => {
-    const server = await startNatsServer();
-    cleanups.push(() => server.stop());
-    const responder = await connectResponder(server.url);
-    cleanups.push(() => responder.close());
-    const subject = uniqueSubject('held');
     // Answers only when told to, so that the request stays pending meanwhile.
     let reply: (() => void) | undefined;
-    responder.subscribe(subject, {
-      callback: (_err, msg) => {
-        reply = () => msg.respond(Buffer.from('done'));
-      },
+    const { subject, client } = await natsLayerWith((msg) => {
+      reply = () => msg.respond(Buffer.from('done'));
     });
-    await responder.flush();
-    const client = await connectedClient(server.url);
-
-    let headers: WeakRef<object>;
-    let payload: WeakRef<object>;
-    const pending = (() => {
-      const req: OutboundRequest = {
-        subject,
-        payload: Buffer.alloc(4096, 7),
-        headers: [['X-Trace', 'abc']],
-        timeoutMs: 10_000,
-        onCancel: () => undefined,
-      };
-      headers = new WeakRef(req.headers);
-      payload = new WeakRef(req.payload);
-      return client.request(req);
-    })();
-    // Draining at the end rejects it if an assertion failed before the reply.
-    pending.catch(() => undefined);
+    const { result, held } = sendWatched(subject, (req) => client.request(req));
     // Published and received: from here on only the reply is awaited.
     await vi.waitUntil(() => reply !== undefined, { timeout: 5_000 });
-    expect(await alive([headers!, payload!])).toEqual([false, false]);
+    expect(await alive(held)).toEqual([false, false]);
 
     reply!();
-    expect(Buffer.from((await pending).payload).toString()).toBe('done');
+    expect(Buffer.from((await result).payload).toString()).toBe('done');
   });
 });
 
@@ -242,48 +256,25 @@ describe('a stream or gather under way', () => {
   });
 
   it('holds neither in the NATS layer while more replies are awaited', async () => {
-    const server = await startNatsServer();
-    cleanups.push(() => server.stop());
-    const responder = await connectResponder(server.url);
-    cleanups.push(() => responder.close());
-    const subject = uniqueSubject('streamed');
     // Sends one chunk at once and the end marker (an empty message) only when told to.
     let finish: (() => void) | undefined;
-    responder.subscribe(subject, {
-      callback: (_err, msg) => {
-        msg.respond(Buffer.from('first'));
-        finish = () => msg.respond(new Uint8Array(0));
-      },
+    const { subject, client } = await natsLayerWith((msg) => {
+      msg.respond(Buffer.from('first'));
+      finish = () => msg.respond(new Uint8Array(0));
     });
-    await responder.flush();
-    const client = await connectedClient(server.url);
-
     const chunks: string[] = [];
-    let headers: WeakRef<object>;
-    let payload: WeakRef<object>;
-    const ended = (() => {
-      const req: OutboundRequest = {
-        subject,
-        payload: Buffer.alloc(4096, 7),
-        headers: [['X-Trace', 'abc']],
-        timeoutMs: 10_000,
-        onCancel: () => undefined,
-      };
-      headers = new WeakRef(req.headers);
-      payload = new WeakRef(req.payload);
-      return client.requestMany(
+    const { result, held } = sendWatched(subject, (req) =>
+      client.requestMany(
         req,
         { maxReplies: Infinity, stallMs: 10_000, endOnEmpty: true },
         (reply) => void chunks.push(Buffer.from(reply.payload).toString()),
-      );
-    })();
-    // Draining at the end rejects it if an assertion failed before the end marker.
-    ended.catch(() => undefined);
+      ),
+    );
     await vi.waitUntil(() => chunks.length === 1, { timeout: 5_000 });
-    expect(await alive([headers!, payload!])).toEqual([false, false]);
+    expect(await alive(held)).toEqual([false, false]);
 
     finish!();
-    expect(await ended).toEqual({ count: 1, reason: 'end' });
+    expect(await result).toEqual({ count: 1, reason: 'end' });
     expect(chunks).toEqual(['first']);
   });
 });
