@@ -5,6 +5,16 @@ import { replyToHttp } from '../../src/http/reply.js';
 
 const body = new TextEncoder().encode('body');
 
+/** What `replyToHttp` throws for a reply with `headers`. */
+function thrownFor(headers: Array<[string, string]>): unknown {
+  try {
+    replyToHttp({ payload: body, headers });
+  } catch (err) {
+    return err;
+  }
+  throw new Error('replyToHttp did not throw');
+}
+
 describe('replyToHttp', () => {
   it('defaults to 200 and application/octet-stream', () => {
     const r = replyToHttp({ payload: body, headers: [] });
@@ -30,19 +40,10 @@ describe('replyToHttp', () => {
   });
 
   it('throws a ServiceError whose status is the code only when it is 400–599', () => {
-    const err = (() => {
-      try {
-        replyToHttp({
-          payload: body,
-          headers: [
-            ['Nats-Service-Error-Code', '429'],
-            ['Nats-Service-Error', 'slow down'],
-          ],
-        });
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = thrownFor([
+      ['Nats-Service-Error-Code', '429'],
+      ['Nats-Service-Error', 'slow down'],
+    ]);
     expect(err).toBeInstanceOf(ServiceError);
     expect(toProblem(err)).toMatchObject({
       slug: 'service-error',
@@ -55,25 +56,16 @@ describe('replyToHttp', () => {
   });
 
   it("gives a service error's problem none of the headers that described the responder's body", () => {
-    const err = (() => {
-      try {
-        replyToHttp({
-          payload: body,
-          headers: [
-            ['Nats-Service-Error-Code', '400'],
-            ['Content-Type', 'text/plain'],
-            ['Content-Encoding', 'gzip'],
-            ['Content-Language', 'de'],
-            ['ETag', '"v1"'],
-            ['Content-Disposition', 'attachment; filename="report.pdf"'],
-            ['Content-Digest', 'sha-256=:AAAA:'],
-            ['X-Trace', 'abc'],
-          ],
-        });
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = thrownFor([
+      ['Nats-Service-Error-Code', '400'],
+      ['Content-Type', 'text/plain'],
+      ['Content-Encoding', 'gzip'],
+      ['Content-Language', 'de'],
+      ['ETag', '"v1"'],
+      ['Content-Disposition', 'attachment; filename="report.pdf"'],
+      ['Content-Digest', 'sha-256=:AAAA:'],
+      ['X-Trace', 'abc'],
+    ]);
     expect(toProblem(err).headers).toEqual([
       ['Content-Language', 'de'],
       ['X-Trace', 'abc'],
