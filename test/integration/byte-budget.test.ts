@@ -11,6 +11,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { send } from '../helpers/http.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { firehose, respond, uniqueSubject } from '../helpers/responders.js';
+import type { Gateway } from '../helpers/gateway.js';
 import { useStack } from '../helpers/stack.js';
 
 const P = `budget${process.pid}`;
@@ -70,6 +71,23 @@ function open(
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * Takes `bytes` of `gateway`'s budget (here 200 KiB of 256) with an upload that declares them and
+ * sends none, until the test ends.
+ */
+async function holdWithUnfinishedUpload(
+  gateway: Gateway,
+  subject: string,
+  bytes: number,
+): Promise<void> {
+  const upload = await open(false, gateway.port);
+  stack.afterThisTest(() => upload.socket.destroy());
+  upload.socket.write(
+    `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes}\r\n\r\n`,
+  );
+  await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(bytes);
 }
 
 describe('uploads past the byte budget', () => {
@@ -137,14 +155,7 @@ describe('uploads past the byte budget', () => {
     const gateway = stack.gateways[2]!;
     const subject = uniqueSubject(P);
     stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond('read')));
-    // Holds 200 KiB of this gateway's 256 KiB while its last byte is awaited.
-    const holder = await open(false, gateway.port);
-    stack.afterThisTest(() => holder.socket.destroy());
-    holder.socket.write(
-      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n\r\n`,
-    );
-    holder.socket.write(Buffer.alloc(200 * 1024 - 1, 'h'));
-    await expect.poll(() => bufferedBytes(gateway), { timeout: 10_000 }).toBe(200 * 1024);
+    await holdWithUnfinishedUpload(gateway, subject, 200 * 1024);
 
     // 100 KiB more does not fit, however many lines come before the length.
     const filler = Array.from({ length: 1100 }, (_, i) => `X-Filler-${i}: f\r\n`).join('');
@@ -190,13 +201,7 @@ describe('uploads past the byte budget', () => {
     const gateway = stack.gateways[2]!;
     const subject = uniqueSubject(P);
     stack.afterThisTest(await respond(stack.nc, subject, (msg) => msg.respond('ok')));
-    // 200 KiB of the 256 KiB held by an upload that has not finished.
-    const upload = await open(false, gateway.port);
-    stack.afterThisTest(() => upload.socket.destroy());
-    upload.socket.write(
-      `POST /rr/${subject} HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n\r\n`,
-    );
-    await expect.poll(() => bufferedBytes(gateway)).toBe(200 * 1024);
+    await holdWithUnfinishedUpload(gateway, subject, 200 * 1024);
     // No Content-Length, no Transfer-Encoding: no body, nothing to hold (RFC 9112 §6.3).
     const bodyless = await rawRequest(
       gateway.port,
