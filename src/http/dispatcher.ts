@@ -43,16 +43,12 @@ export function createDispatcher({
     const { target, incoming } = exchange;
     // Node hands requests with another Expect here rather than answering a bare 417.
     const { expect } = incoming.headers;
-    const refused =
-      target instanceof InvalidTargetError ||
-      (expect !== undefined && expect.toLowerCase() !== '100-continue');
+    const unmet = expect !== undefined && expect.toLowerCase() !== '100-continue';
     // A refused request is no preflight, but its problem carries CORS headers: a browser script
     // reads why rather than an opaque network error.
-    if (cors?.(exchange, !refused) === true) return;
+    if (cors?.(exchange, !(unmet || target instanceof InvalidTargetError)) === true) return;
     if (target instanceof InvalidTargetError) throw target;
-    if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
-      throw new ExpectationFailedError(expect);
-    }
+    if (unmet) throw new ExpectationFailedError(expect);
     if (target.asterisk) {
       exchange.route = '*';
       send(exchange, 204, [['Allow', serverAllow]], null);
